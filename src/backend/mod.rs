@@ -1,0 +1,204 @@
+//! The one place where the two backends meet: enums with a variant per driver, so every call is
+//! a `match`, not a virtual call. Each adapter does I/O and classifies errors; policy lives in
+//! `pool`, `conn` and `tx`.
+
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+
+use futures_core::Stream;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use futures_util::{pin_mut, StreamExt, TryStreamExt};
+
+use crate::config::DatabaseConfig;
+use crate::error::{Backend, Error, Result};
+use crate::row::{Row, RowInner};
+use crate::types::Param;
+
+/// Opens connections of one backend.
+#[allow(clippy::large_enum_variant)] // one per pool
+pub(crate) enum Connector {
+    #[cfg(feature = "postgres")]
+    Pg(postgres::PgConnector),
+    #[cfg(feature = "mysql")]
+    My(mysql::MyConnector),
+}
+
+impl Connector {
+    pub(crate) fn new(cfg: &DatabaseConfig) -> Result<Self> {
+        match cfg.backend {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Ok(Connector::Pg(postgres::PgConnector::new(cfg)?)),
+            #[cfg(feature = "mysql")]
+            Backend::MySql => Ok(Connector::My(mysql::MyConnector::new(cfg)?)),
+            #[allow(unreachable_patterns)]
+            other => Err(Error::Config(format!(
+                "weir was built without the feature for {other}"
+            ))),
+        }
+    }
+
+    pub(crate) async fn connect(&self) -> Result<RawConn> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Connector::Pg(c) => c.connect().await.map(RawConn::Pg),
+            #[cfg(feature = "mysql")]
+            Connector::My(c) => c.connect().await.map(RawConn::My),
+        }
+    }
+
+    pub(crate) fn detach(&self, conn: &mut RawConn) {
+        match (self, conn) {
+            #[cfg(feature = "postgres")]
+            (Connector::Pg(c), RawConn::Pg(conn)) => c.detach(conn),
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+}
+
+/// One open session of either backend.
+#[allow(clippy::large_enum_variant)] // lives inline in the pool's slot; boxing adds a hop per call
+pub(crate) enum RawConn {
+    #[cfg(feature = "postgres")]
+    Pg(postgres::PgConn),
+    #[cfg(feature = "mysql")]
+    My(mysql::MyConn),
+}
+
+/// Stops the statement a connection is running, from outside that connection.
+#[derive(Clone)]
+pub(crate) enum Canceller {
+    #[cfg(feature = "postgres")]
+    Pg(postgres::PgCanceller),
+    #[cfg(feature = "mysql")]
+    My(mysql::MyCanceller),
+}
+
+impl Canceller {
+    pub(crate) async fn cancel(&self) -> Result<()> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Canceller::Pg(c) => c.cancel().await,
+            #[cfg(feature = "mysql")]
+            Canceller::My(c) => c.cancel().await,
+        }
+    }
+}
+
+impl RawConn {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            RawConn::My(_) => Backend::MySql,
+        }
+    }
+
+    pub(crate) fn canceller(&self) -> Canceller {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => Canceller::Pg(c.canceller()),
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => Canceller::My(c.canceller()),
+        }
+    }
+
+    /// Whether the connection is known dead without asking the server.
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => c.is_closed(),
+            #[cfg(feature = "mysql")]
+            RawConn::My(_) => false,
+        }
+    }
+
+    /// Runs SQL without parameters through the simple/text protocol.
+    pub(crate) async fn simple(&mut self, sql: &str) -> Result<()> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => c.simple(sql).await,
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => c.simple(sql).await,
+        }
+    }
+
+    /// One cheap round trip.
+    pub(crate) async fn ping(&mut self) -> Result<()> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => c.simple("").await,
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => c.ping().await,
+        }
+    }
+
+    pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => c.execute(sql, params).await,
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => c.execute(sql, params).await,
+        }
+    }
+
+    /// Hands rows to `each` until it returns `false`; always leaves the session idle.
+    pub(crate) async fn for_each_row(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut each: impl FnMut(Row) -> Result<bool> + Send,
+    ) -> Result<()> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => {
+                c.for_each_row(sql, params, |r| {
+                    each(Row {
+                        inner: RowInner::Pg(r),
+                    })
+                })
+                .await
+            }
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => {
+                c.for_each_row(sql, params, |r| {
+                    each(Row {
+                        inner: RowInner::My(r),
+                    })
+                })
+                .await
+            }
+        }
+    }
+
+    /// Streams rows as the server sends them.
+    pub(crate) fn stream<'c>(
+        &'c mut self,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
+        async_stream::try_stream! {
+            match self {
+                #[cfg(feature = "postgres")]
+                RawConn::Pg(c) => {
+                    let rows = c.query(sql, params).await?;
+                    pin_mut!(rows);
+                    while let Some(r) = rows.try_next().await.map_err(|e| postgres::map_error(&e))? {
+                        yield Row { inner: RowInner::Pg(r) };
+                    }
+                }
+                #[cfg(feature = "mysql")]
+                RawConn::My(c) => {
+                    let rows = c.stream(sql, params);
+                    pin_mut!(rows);
+                    while let Some(r) = rows.next().await {
+                        yield Row { inner: RowInner::My(r?) };
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! MySQL/MariaDB adapter over mysql_async: connect, rewrite placeholders, run statements,
+//! convert values, classify errors, cancel with `KILL QUERY`. It makes no timeout, retry or
+//! pooling decision.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Column, Conn, Opts, OptsBuilder, Value};
+
+use crate::config::{DatabaseConfig, SslMode};
+use crate::dialect::RewriteCache;
+use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
+use crate::types::{Cell, Param};
+
+/// Opens MySQL/MariaDB connections for the pool.
+pub(crate) struct MyConnector {
+    opts: Opts,
+    /// For `sslmode=prefer`: the same options without TLS, used once the server said it has none.
+    plain: Option<Opts>,
+    server_has_no_tls: AtomicBool,
+    target: String,
+    statement_timeout: Option<std::time::Duration>,
+    rewrites: Arc<RewriteCache>,
+}
+
+impl MyConnector {
+    pub(crate) fn new(cfg: &DatabaseConfig) -> Result<Self> {
+        let mut b = OptsBuilder::default()
+            .user(Some(cfg.user.clone()))
+            .pass(cfg.password.as_ref().map(|p| p.0.clone()))
+            .db_name(cfg.database.clone())
+            .stmt_cache_size(cfg.statement_cache_capacity)
+            // Keep to the address given: a silent switch to the Unix socket would bypass
+            // whatever the user put in between (a proxy, a tunnel).
+            .prefer_socket(false)
+            .tcp_nodelay(true);
+        b = match &cfg.socket {
+            Some(path) => b.socket(Some(path.display().to_string())),
+            None => b.ip_or_hostname(cfg.host.clone()).tcp_port(cfg.port),
+        };
+        if let Some(name) = &cfg.application_name {
+            b = b.connect_attributes(HashMap::from([("program_name".to_owned(), name.clone())]));
+        }
+        let plain = b.clone();
+        let (opts, plain) = match cfg.ssl_mode {
+            SslMode::Disable => (Opts::from(plain), None),
+            #[cfg(not(feature = "tls"))]
+            SslMode::Prefer => (Opts::from(plain), None),
+            #[cfg(not(feature = "tls"))]
+            _ => return Err(Error::Config("TLS needs weir's `tls` feature".into())),
+            #[cfg(feature = "tls")]
+            mode => {
+                let tls = b.ssl_opts(crate::tls::mysql_ssl_opts(
+                    mode,
+                    cfg.ssl_root_cert.as_deref(),
+                ));
+                let fallback = (mode == SslMode::Prefer).then(|| Opts::from(plain));
+                (Opts::from(tls), fallback)
+            }
+        };
+        Ok(MyConnector {
+            opts,
+            plain,
+            server_has_no_tls: AtomicBool::new(false),
+            target: cfg.target(),
+            statement_timeout: cfg.statement_timeout,
+            rewrites: Arc::new(RewriteCache::default()),
+        })
+    }
+
+    pub(crate) async fn connect(&self) -> Result<MyConn> {
+        let (mut conn, opts) = match &self.plain {
+            Some(plain) if self.server_has_no_tls.load(Ordering::Relaxed) => {
+                (Conn::new(plain.clone()).await, plain)
+            }
+            _ => (Conn::new(self.opts.clone()).await, &self.opts),
+        };
+        if let (
+            Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)),
+            Some(plain),
+        ) = (&conn, &self.plain)
+        {
+            self.server_has_no_tls.store(true, Ordering::Relaxed);
+            conn = Conn::new(plain.clone()).await;
+        }
+        let mut conn = conn.map_err(|e| connect_error(&self.target, e))?;
+        if let Some(limit) = self.statement_timeout {
+            // MariaDB and MySQL name this limit differently, and MySQL's applies to SELECT only.
+            let version: Option<String> = conn
+                .query_first("SELECT VERSION()")
+                .await
+                .map_err(map_error)?;
+            let sql = if version.is_some_and(|v| v.contains("MariaDB")) {
+                format!(
+                    "SET SESSION max_statement_time = {:.3}",
+                    limit.as_secs_f64()
+                )
+            } else {
+                format!("SET SESSION max_execution_time = {}", limit.as_millis())
+            };
+            conn.query_drop(sql).await.map_err(map_error)?;
+        }
+        let cancel = MyCanceller {
+            opts: opts.clone(),
+            id: conn.id(),
+        };
+        Ok(MyConn {
+            conn,
+            rewrites: Arc::clone(&self.rewrites),
+            cancel,
+        })
+    }
+}
+
+/// One MySQL/MariaDB session. mysql_async caches its prepared statements.
+pub(crate) struct MyConn {
+    conn: Conn,
+    rewrites: Arc<RewriteCache>,
+    cancel: MyCanceller,
+}
+
+/// Stops whatever a connection is running, from a separate short-lived connection, so a
+/// saturated pool never delays it.
+#[derive(Clone)]
+pub(crate) struct MyCanceller {
+    opts: Opts,
+    id: u32,
+}
+
+impl MyCanceller {
+    pub(crate) async fn cancel(&self) -> Result<()> {
+        let mut side = Conn::new(self.opts.clone()).await.map_err(map_error)?;
+        // The id is the server's own connection number, not user input.
+        let r = side.query_drop(format!("KILL QUERY {}", self.id)).await;
+        let _ = side.disconnect().await;
+        r.map_err(map_error)
+    }
+}
+
+/// SQL ready for mysql_async: the `?` text and the values in `?` order.
+struct Bound<'s> {
+    sql: SqlText<'s>,
+    params: mysql_async::Params,
+}
+
+/// The caller's SQL when it had no `$n`, else the cached rewrite: no copy either way.
+enum SqlText<'s> {
+    Original(&'s str),
+    Rewritten(Arc<crate::dialect::Rewritten>),
+}
+
+impl SqlText<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            SqlText::Original(s) => s,
+            SqlText::Rewritten(r) => &r.sql,
+        }
+    }
+}
+
+impl MyConn {
+    pub(crate) fn canceller(&self) -> MyCanceller {
+        self.cancel.clone()
+    }
+
+    /// Runs SQL through the text protocol (transaction control, hooks, pings).
+    pub(crate) async fn simple(&mut self, sql: &str) -> Result<()> {
+        self.conn.query_drop(sql).await.map_err(map_error)
+    }
+
+    pub(crate) async fn ping(&mut self) -> Result<()> {
+        self.conn.ping().await.map_err(map_error)
+    }
+
+    fn bind<'s>(&self, sql: &'s str, params: &[Param<'_>]) -> Result<Bound<'s>> {
+        if !sql.contains('$') {
+            let values: Vec<Value> = params.iter().map(to_value).collect();
+            return Ok(Bound {
+                sql: SqlText::Original(sql),
+                params: positional(values),
+            });
+        }
+        let rw = self.rewrites.get(sql)?;
+        if rw.param_count != params.len() {
+            return Err(Error::ParamCount {
+                expected: rw.param_count,
+                given: params.len(),
+            });
+        }
+        let values = rw
+            .order
+            .iter()
+            .map(|&i| params.get(usize::from(i)).map_or(Value::NULL, to_value))
+            .collect();
+        Ok(Bound {
+            sql: SqlText::Rewritten(rw),
+            params: positional(values),
+        })
+    }
+
+    pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let b = self.bind(sql, params)?;
+        self.conn
+            .exec_drop(b.sql.as_str(), b.params)
+            .await
+            .map_err(map_error)?;
+        Ok(self.conn.affected_rows())
+    }
+
+    /// Runs `sql` and hands each row to `each` until it returns `false` or fails; the rest of
+    /// the result is read and dropped so the session is idle again.
+    pub(crate) async fn for_each_row(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut each: impl FnMut(mysql_async::Row) -> Result<bool>,
+    ) -> Result<()> {
+        let b = self.bind(sql, params)?;
+        let mut result = self
+            .conn
+            .exec_iter(b.sql.as_str(), b.params)
+            .await
+            .map_err(map_error)?;
+        let mut outcome = Ok(());
+        while let Some(row) = result.next().await.map_err(map_error)? {
+            match each(row) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        result.drop_result().await.map_err(map_error)?;
+        outcome
+    }
+
+    /// Streams the rows of `sql` one by one as they arrive.
+    pub(crate) fn stream<'c>(
+        &'c mut self,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl futures_core::Stream<Item = Result<mysql_async::Row>> + Send + 'c {
+        async_stream::try_stream! {
+            let b = self.bind(sql, params)?;
+            let mut result = self.conn.exec_iter(b.sql.as_str(), b.params).await.map_err(map_error)?;
+            while let Some(row) = result.next().await.map_err(map_error)? {
+                yield row;
+            }
+            result.drop_result().await.map_err(map_error)?;
+        }
+    }
+}
+
+fn positional(values: Vec<Value>) -> mysql_async::Params {
+    if values.is_empty() {
+        mysql_async::Params::Empty
+    } else {
+        mysql_async::Params::Positional(values)
+    }
+}
+
+fn to_value(p: &Param<'_>) -> Value {
+    match p {
+        Param::Null => Value::NULL,
+        Param::Bool(b) => Value::Int(i64::from(*b)),
+        Param::Int(v) => Value::Int(*v),
+        Param::F32(v) => Value::Float(*v),
+        Param::F64(v) => Value::Double(*v),
+        Param::Str(s) => Value::Bytes(s.as_bytes().to_vec()),
+        Param::Bytes(b) => Value::Bytes(b.to_vec()),
+        #[cfg(feature = "chrono")]
+        Param::Date(d) => {
+            use chrono::Datelike;
+            Value::Date(d.year() as u16, d.month() as u8, d.day() as u8, 0, 0, 0, 0)
+        }
+        #[cfg(feature = "chrono")]
+        Param::Time(t) => {
+            use chrono::Timelike;
+            Value::Time(
+                false,
+                0,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+                t.nanosecond() / 1000,
+            )
+        }
+        #[cfg(feature = "chrono")]
+        Param::DateTime(t) => datetime_value(t),
+        #[cfg(feature = "chrono")]
+        Param::DateTimeUtc(t) => datetime_value(&t.naive_utc()),
+        #[cfg(feature = "uuid")]
+        Param::Uuid(u) => Value::Bytes(u.hyphenated().to_string().into_bytes()),
+        #[cfg(feature = "json")]
+        Param::Json(j) => Value::Bytes(j.to_string().into_bytes()),
+        #[cfg(feature = "decimal")]
+        Param::Decimal(d) => Value::Bytes(d.to_string().into_bytes()),
+    }
+}
+
+#[cfg(feature = "chrono")]
+fn datetime_value(t: &chrono::NaiveDateTime) -> Value {
+    use chrono::{Datelike, Timelike};
+    Value::Date(
+        t.year() as u16,
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+        t.nanosecond() / 1000,
+    )
+}
+
+/// The name of a result column.
+pub(crate) fn column_name(c: &Column) -> &str {
+    std::str::from_utf8(c.name_ref()).unwrap_or("?")
+}
+
+/// The SQL name of a column's type, as MySQL writes it.
+pub(crate) fn column_type_name(c: &Column) -> String {
+    use ColumnType::*;
+    let binary = c.character_set() == 63;
+    let name = match c.column_type() {
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => "DECIMAL",
+        MYSQL_TYPE_TINY => "TINYINT",
+        MYSQL_TYPE_SHORT => "SMALLINT",
+        MYSQL_TYPE_INT24 => "MEDIUMINT",
+        MYSQL_TYPE_LONG => "INT",
+        MYSQL_TYPE_LONGLONG => "BIGINT",
+        MYSQL_TYPE_FLOAT => "FLOAT",
+        MYSQL_TYPE_DOUBLE => "DOUBLE",
+        MYSQL_TYPE_NULL => "NULL",
+        MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => "TIMESTAMP",
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => "DATE",
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => "TIME",
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => "DATETIME",
+        MYSQL_TYPE_YEAR => "YEAR",
+        MYSQL_TYPE_BIT => "BIT",
+        MYSQL_TYPE_JSON => "JSON",
+        MYSQL_TYPE_ENUM => "ENUM",
+        MYSQL_TYPE_SET => "SET",
+        MYSQL_TYPE_GEOMETRY => "GEOMETRY",
+        MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING if binary => "VARBINARY",
+        MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => "VARCHAR",
+        MYSQL_TYPE_STRING if binary => "BINARY",
+        MYSQL_TYPE_STRING => "CHAR",
+        MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB
+            if binary =>
+        {
+            "BLOB"
+        }
+        MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB => {
+            "TEXT"
+        }
+        _ => "UNKNOWN",
+    };
+    if c.flags().contains(ColumnFlags::UNSIGNED_FLAG) && c.column_type().is_numeric_type() {
+        format!("{name} UNSIGNED")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Reads column `index` of `row` as a [`Cell`] borrowing the row.
+pub(crate) fn cell(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, String> {
+    let column = row
+        .columns_ref()
+        .get(index)
+        .ok_or_else(|| format!("no column #{index}"))?;
+    let value = row
+        .as_ref(index)
+        .ok_or_else(|| "value was already taken from the row".to_string())?;
+    use ColumnType::*;
+    Ok(match value {
+        Value::NULL => Cell::Null,
+        Value::Int(v) => Cell::Int(*v),
+        Value::UInt(v) => Cell::UInt(*v),
+        Value::Float(v) => Cell::F32(*v),
+        Value::Double(v) => Cell::F64(*v),
+        Value::Bytes(b) => match column.column_type() {
+            MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+                Cell::DecimalText(std::str::from_utf8(b).map_err(|e| e.to_string())?)
+            }
+            MYSQL_TYPE_JSON => Cell::Json(b),
+            // The text protocol sends numbers as text; weir uses it only for simple statements.
+            MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_INT24 | MYSQL_TYPE_LONG
+            | MYSQL_TYPE_LONGLONG | MYSQL_TYPE_YEAR => text_int(b, column)?,
+            MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => Cell::F64(
+                std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("bad float text")?,
+            ),
+            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Cell::Bytes(b),
+            _ if column.character_set() == 63 => Cell::Bytes(b),
+            _ => Cell::Text(b),
+        },
+        #[cfg(feature = "chrono")]
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            let date =
+                chrono::NaiveDate::from_ymd_opt(i32::from(*y), u32::from(*mo), u32::from(*d))
+                    .ok_or_else(|| {
+                        format!("{y:04}-{mo:02}-{d:02} is not a calendar date (zero date?)")
+                    })?;
+            match column.column_type() {
+                MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => Cell::Date(date),
+                _ => Cell::DateTime(
+                    date.and_hms_micro_opt(u32::from(*h), u32::from(*mi), u32::from(*s), *us)
+                        .ok_or("invalid time of day")?,
+                ),
+            }
+        }
+        #[cfg(feature = "chrono")]
+        Value::Time(false, 0, h, m, s, us) => Cell::Time(
+            chrono::NaiveTime::from_hms_micro_opt(u32::from(*h), u32::from(*m), u32::from(*s), *us)
+                .ok_or("invalid time of day")?,
+        ),
+        Value::Time(negative, days, h, m, s, us) => Cell::Duration {
+            negative: *negative,
+            micros: ((u64::from(*days) * 24 + u64::from(*h)) * 3600
+                + u64::from(*m) * 60
+                + u64::from(*s))
+                * 1_000_000
+                + u64::from(*us),
+        },
+        #[cfg(not(feature = "chrono"))]
+        Value::Date(..) => return Err("dates need weir's `chrono` feature".into()),
+    })
+}
+
+fn text_int<'a>(b: &[u8], column: &Column) -> Result<Cell<'a>, String> {
+    let s = std::str::from_utf8(b).map_err(|e| e.to_string())?;
+    if column.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
+        s.parse()
+            .map(Cell::UInt)
+            .map_err(|_| format!("bad integer text {s}"))
+    } else {
+        s.parse()
+            .map(Cell::Int)
+            .map_err(|_| format!("bad integer text {s}"))
+    }
+}
+
+/// Pulls the key or constraint name out of MySQL's message, which carries no separate field.
+fn constraint_name(code: u16, message: &str) -> Option<String> {
+    let between = |start: &str, end: char| {
+        message
+            .find(start)
+            .map(|i| &message[i + start.len()..])
+            .and_then(|rest| rest.split(end).next())
+            .map(str::to_owned)
+    };
+    match code {
+        // "Duplicate entry 'x' for key 'users.email'" (MySQL 8 prefixes the table).
+        1062 | 1586 => {
+            between("for key '", '\'').map(|k| k.rsplit('.').next().unwrap_or(&k).to_owned())
+        }
+        // "... CONSTRAINT `fk_name` FOREIGN KEY ..."
+        1451 | 1452 => between("CONSTRAINT `", '`'),
+        // "CONSTRAINT `name` failed for ..."
+        3819 | 4025 => between("CONSTRAINT `", '`'),
+        _ => None,
+    }
+}
+
+/// Classifies an error from a statement on an open connection.
+pub(crate) fn map_error(e: mysql_async::Error) -> Error {
+    use mysql_async::{DriverError, Error as E};
+    match e {
+        E::Server(s) => DatabaseError {
+            backend: Backend::MySql,
+            constraint: constraint_name(s.code, &s.message),
+            sqlstate: s.state,
+            number: Some(s.code),
+            message: s.message,
+        }
+        .into_error(),
+        E::Driver(DriverError::StmtParamsMismatch { required, supplied }) => Error::ParamCount {
+            expected: usize::from(required),
+            given: supplied,
+        },
+        E::Driver(DriverError::ConnectionClosed) => {
+            Error::ConnectionLost("connection to the server is closed".into())
+        }
+        E::Io(io) => Error::ConnectionLost(io.to_string()),
+        E::Url(u) => Error::Config(u.to_string()),
+        other => Error::Driver(other.to_string()),
+    }
+}
+
+/// Classifies an error from opening a connection.
+fn connect_error(target: &str, e: mysql_async::Error) -> Error {
+    use mysql_async::{DriverError, Error as E, IoError};
+    let (kind, message) = match &e {
+        E::Server(s) => (
+            match s.code {
+                1045 | 1044 | 1698 => ConnectErrorKind::Authentication,
+                1049 => ConnectErrorKind::UnknownDatabase,
+                _ => ConnectErrorKind::Other,
+            },
+            format!("ERROR {} ({}): {}", s.code, s.state, s.message),
+        ),
+        E::Driver(DriverError::NoClientSslFlagFromServer) => (
+            ConnectErrorKind::Tls,
+            "TLS is required but the server does not offer it".to_owned(),
+        ),
+        #[cfg(feature = "tls")]
+        E::Io(IoError::Tls(t)) => (ConnectErrorKind::Tls, t.to_string()),
+        E::Io(IoError::Io(io)) => (ConnectErrorKind::Network, io.to_string()),
+        other => (ConnectErrorKind::Other, other.to_string()),
+    };
+    Error::Connect {
+        backend: Backend::MySql,
+        target: target.to_owned(),
+        message,
+        kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_name;
+
+    #[test]
+    fn finds_key_names_in_messages() {
+        assert_eq!(
+            constraint_name(
+                1062,
+                "Duplicate entry 'a@b' for key 'users.users_email_key'"
+            )
+            .as_deref(),
+            Some("users_email_key")
+        );
+        assert_eq!(
+            constraint_name(1062, "Duplicate entry 'a@b' for key 'email'").as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            constraint_name(
+                1452,
+                "Cannot add or update a child row: a foreign key constraint fails (`t`.`c`, CONSTRAINT `c_ibfk_1` FOREIGN KEY (`p`) REFERENCES `p` (`id`))"
+            )
+            .as_deref(),
+            Some("c_ibfk_1")
+        );
+    }
+}

@@ -1,0 +1,478 @@
+//! PostgreSQL adapter over tokio-postgres and deadpool-postgres: connect, run statements,
+//! convert values, classify errors, cancel. It makes no timeout, retry or pooling decision.
+
+use std::error::Error as StdError;
+
+use bytes::BytesMut;
+use futures_util::{pin_mut, TryStreamExt};
+use postgres_types::{FromSql, IsNull, Kind, ToSql, Type};
+use tokio_postgres::{CancelToken, NoTls, RowStream};
+
+use crate::config::{DatabaseConfig, SslMode};
+use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
+use crate::types::{Cell, Param};
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+/// The TLS connector a connection was opened with; cancel requests must use the same.
+#[derive(Clone)]
+enum PgTls {
+    None,
+    #[cfg(feature = "tls")]
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
+}
+
+/// Opens PostgreSQL connections for the pool.
+pub(crate) struct PgConnector {
+    manager: deadpool_postgres::Manager,
+    tls: PgTls,
+    target: String,
+}
+
+impl PgConnector {
+    pub(crate) fn new(cfg: &DatabaseConfig) -> Result<Self> {
+        let mut pg = tokio_postgres::Config::new();
+        pg.user(&cfg.user);
+        if let Some(p) = &cfg.password {
+            pg.password(&p.0);
+        }
+        if let Some(db) = &cfg.database {
+            pg.dbname(db);
+        }
+        match &cfg.socket {
+            Some(dir) => pg.host_path(dir),
+            None => pg.host(&cfg.host),
+        };
+        pg.port(cfg.port);
+        pg.connect_timeout(cfg.connect_timeout);
+        if let Some(name) = &cfg.application_name {
+            pg.application_name(name);
+        }
+        if let Some(t) = cfg.statement_timeout {
+            pg.options(format!("-c statement_timeout={}", t.as_millis()));
+        }
+        let tls = match cfg.ssl_mode {
+            SslMode::Disable => PgTls::None,
+            #[cfg(not(feature = "tls"))]
+            SslMode::Prefer => PgTls::None,
+            #[cfg(feature = "tls")]
+            mode => PgTls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(
+                crate::tls::pg_tls_config(mode, cfg.ssl_root_cert.as_deref())?,
+            )),
+            #[cfg(not(feature = "tls"))]
+            _ => return Err(Error::Config("TLS needs weir's `tls` feature".into())),
+        };
+        pg.ssl_mode(match cfg.ssl_mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
+        let manager_config = deadpool_postgres::ManagerConfig {
+            // Checkout costs no round trip: a closed socket is noticed locally, and a
+            // connection that sat idle is pinged by weir's own recycle step.
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        };
+        let manager = match &tls {
+            PgTls::None => deadpool_postgres::Manager::from_config(pg, NoTls, manager_config),
+            #[cfg(feature = "tls")]
+            PgTls::Rustls(t) => {
+                deadpool_postgres::Manager::from_config(pg, t.clone(), manager_config)
+            }
+        };
+        Ok(PgConnector {
+            manager,
+            tls,
+            target: cfg.target(),
+        })
+    }
+
+    pub(crate) async fn connect(&self) -> Result<PgConn> {
+        use deadpool::managed::Manager as _;
+        let client = self
+            .manager
+            .create()
+            .await
+            .map_err(|e| connect_error(&self.target, &e))?;
+        let cancel = PgCanceller {
+            token: client.cancel_token(),
+            tls: self.tls.clone(),
+        };
+        Ok(PgConn { client, cancel })
+    }
+
+    /// Unregisters the connection's statement cache when it leaves the pool.
+    pub(crate) fn detach(&self, conn: &mut PgConn) {
+        use deadpool::managed::Manager as _;
+        self.manager.detach(&mut conn.client);
+    }
+}
+
+/// One PostgreSQL session with its prepared-statement cache.
+pub(crate) struct PgConn {
+    client: deadpool_postgres::ClientWrapper,
+    cancel: PgCanceller,
+}
+
+/// Sends a cancel request for whatever a connection is running.
+#[derive(Clone)]
+pub(crate) struct PgCanceller {
+    token: CancelToken,
+    tls: PgTls,
+}
+
+impl PgCanceller {
+    pub(crate) async fn cancel(&self) -> Result<()> {
+        let r = match &self.tls {
+            PgTls::None => self.token.cancel_query(NoTls).await,
+            #[cfg(feature = "tls")]
+            PgTls::Rustls(t) => self.token.cancel_query(t.clone()).await,
+        };
+        r.map_err(|e| map_error(&e))
+    }
+}
+
+impl PgConn {
+    pub(crate) fn canceller(&self) -> PgCanceller {
+        self.cancel.clone()
+    }
+
+    /// Whether the socket is known closed, without a round trip.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Runs SQL through the simple protocol (transaction control, hooks, pings).
+    pub(crate) async fn simple(&self, sql: &str) -> Result<()> {
+        self.client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| map_error(&e))
+    }
+
+    async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
+        let stmt = self
+            .client
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| map_error(&e))?;
+        if stmt.params().len() != params.len() {
+            return Err(Error::ParamCount {
+                expected: stmt.params().len(),
+                given: params.len(),
+            });
+        }
+        Ok(stmt)
+    }
+
+    pub(crate) async fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let stmt = self.prepare(sql, params).await?;
+        self.client
+            .execute_raw(&stmt, binds(params))
+            .await
+            .map_err(|e| map_error(&e))
+    }
+
+    pub(crate) async fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<RowStream> {
+        let stmt = self.prepare(sql, params).await?;
+        self.client
+            .query_raw(&stmt, binds(params))
+            .await
+            .map_err(|e| map_error(&e))
+    }
+
+    /// Runs `sql` and hands each row to `each` until it returns `false`; the rest of the
+    /// result is read and dropped so the session is idle again.
+    pub(crate) async fn for_each_row(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut each: impl FnMut(tokio_postgres::Row) -> Result<bool>,
+    ) -> Result<()> {
+        let stream = self.query(sql, params).await?;
+        pin_mut!(stream);
+        let mut wanted = true;
+        while let Some(row) = stream.try_next().await.map_err(|e| map_error(&e))? {
+            if wanted {
+                wanted = each(row)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn binds<'a>(params: &'a [Param<'a>]) -> impl ExactSizeIterator<Item = Bind<'a>> + 'a {
+    params
+        .iter()
+        .enumerate()
+        .map(|(index, param)| Bind { index, param })
+}
+
+/// A parameter with its position, so an encode failure can name it.
+#[derive(Debug)]
+struct Bind<'a> {
+    index: usize,
+    param: &'a Param<'a>,
+}
+
+/// An encode failure on its way through tokio-postgres, which boxes it.
+#[derive(Debug)]
+struct EncodeFailure {
+    index: usize,
+    rust_type: &'static str,
+    sql_type: String,
+    reason: String,
+}
+
+impl std::fmt::Display for EncodeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "parameter ${}: {}", self.index + 1, self.reason)
+    }
+}
+
+impl StdError for EncodeFailure {}
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        encode(self.param, ty, out).map_err(|reason| {
+            Box::new(EncodeFailure {
+                index: self.index,
+                rust_type: self.param.rust_type(),
+                sql_type: ty.name().to_owned(),
+                reason,
+            }) as BoxError
+        })
+    }
+
+    // Every type is accepted here; `encode` checks the pair and says what does not fit.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres_types::to_sql_checked!();
+}
+
+fn is_text(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+    ) || ty.name() == "citext"
+        || matches!(ty.kind(), Kind::Enum(_))
+}
+
+fn delegate<T: ToSql>(v: T, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
+    v.to_sql_checked(ty, out).map_err(|e| e.to_string())
+}
+
+fn range<T, E>(r: Result<T, E>) -> Result<T, String> {
+    r.map_err(|_| "value out of range for the column type".to_string())
+}
+
+fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
+    match (param, ty) {
+        (Param::Null, _) => Ok(IsNull::Yes),
+        (Param::Bool(v), &Type::BOOL) => delegate(*v, ty, out),
+        (Param::Int(v), &Type::INT2) => delegate(range(i16::try_from(*v))?, ty, out),
+        (Param::Int(v), &Type::INT4) => delegate(range(i32::try_from(*v))?, ty, out),
+        (Param::Int(v), &Type::INT8) => delegate(*v, ty, out),
+        (Param::Int(v), &Type::OID) => delegate(range(u32::try_from(*v))?, ty, out),
+        (Param::Int(v), &Type::FLOAT4) => delegate(*v as f32, ty, out),
+        (Param::Int(v), &Type::FLOAT8) => delegate(*v as f64, ty, out),
+        (Param::F32(v), &Type::FLOAT4) => delegate(*v, ty, out),
+        (Param::F32(v), &Type::FLOAT8) => delegate(f64::from(*v), ty, out),
+        (Param::F64(v), &Type::FLOAT8) => delegate(*v, ty, out),
+        (Param::F64(v), &Type::FLOAT4) => delegate(*v as f32, ty, out),
+        (Param::Str(s), &Type::JSONB) => {
+            // jsonb's binary form is a version byte and the text.
+            out.extend_from_slice(&[1]);
+            out.extend_from_slice(s.as_bytes());
+            Ok(IsNull::No)
+        }
+        (Param::Str(s), t) if is_text(t) || *t == Type::JSON => {
+            out.extend_from_slice(s.as_bytes());
+            Ok(IsNull::No)
+        }
+        (Param::Bytes(b), &Type::BYTEA) => {
+            out.extend_from_slice(b);
+            Ok(IsNull::No)
+        }
+        #[cfg(feature = "decimal")]
+        (Param::Int(v), &Type::NUMERIC) => delegate(rust_decimal::Decimal::from(*v), ty, out),
+        #[cfg(feature = "decimal")]
+        (Param::F64(v), &Type::NUMERIC) => delegate(
+            rust_decimal::Decimal::try_from(*v).map_err(|e| e.to_string())?,
+            ty,
+            out,
+        ),
+        #[cfg(feature = "decimal")]
+        (Param::Str(s), &Type::NUMERIC) => delegate(
+            rust_decimal::Decimal::from_str_exact(s).map_err(|e| format!("`{s}`: {e}"))?,
+            ty,
+            out,
+        ),
+        #[cfg(feature = "decimal")]
+        (Param::Decimal(d), &Type::NUMERIC) => delegate(*d, ty, out),
+        #[cfg(feature = "chrono")]
+        (Param::Date(d), &Type::DATE) => delegate(*d, ty, out),
+        #[cfg(feature = "chrono")]
+        (Param::Time(t), &Type::TIME) => delegate(*t, ty, out),
+        #[cfg(feature = "chrono")]
+        (Param::DateTime(t), &Type::TIMESTAMP) => delegate(*t, ty, out),
+        #[cfg(feature = "chrono")]
+        (Param::DateTime(t), &Type::TIMESTAMPTZ) => delegate(t.and_utc(), ty, out),
+        #[cfg(feature = "chrono")]
+        (Param::DateTimeUtc(t), &Type::TIMESTAMPTZ) => delegate(*t, ty, out),
+        #[cfg(feature = "chrono")]
+        (Param::DateTimeUtc(t), &Type::TIMESTAMP) => delegate(t.naive_utc(), ty, out),
+        #[cfg(feature = "uuid")]
+        (Param::Uuid(u), &Type::UUID) => delegate(*u, ty, out),
+        #[cfg(feature = "uuid")]
+        (Param::Uuid(u), t) if is_text(t) => {
+            out.extend_from_slice(u.hyphenated().to_string().as_bytes());
+            Ok(IsNull::No)
+        }
+        #[cfg(feature = "json")]
+        (Param::Json(j), &Type::JSON | &Type::JSONB) => delegate(*j, ty, out),
+        _ => Err("incompatible types".into()),
+    }
+}
+
+/// tokio-postgres's view of a column's raw bytes: every type accepted, nothing decoded.
+struct Raw<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(Raw(Some(raw)))
+    }
+    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
+        Ok(Raw(None))
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// Reads column `index` of `row` as a [`Cell`] borrowing the row's buffer.
+pub(crate) fn cell(row: &tokio_postgres::Row, index: usize) -> Result<Cell<'_>, String> {
+    let Raw(raw) = row.try_get(index).map_err(|e| e.to_string())?;
+    let ty = row
+        .columns()
+        .get(index)
+        .map(|c| c.type_())
+        .ok_or_else(|| format!("no column #{index}"))?;
+    match raw {
+        None => Ok(Cell::Null),
+        Some(raw) => decode_cell(ty, raw),
+    }
+}
+
+fn from<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T, String> {
+    T::from_sql(ty, raw).map_err(|e| e.to_string())
+}
+
+fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Cell<'a>, String> {
+    Ok(match *ty {
+        Type::BOOL => Cell::Bool(from(ty, raw)?),
+        Type::INT2 => Cell::Int(i64::from(from::<i16>(ty, raw)?)),
+        Type::INT4 => Cell::Int(i64::from(from::<i32>(ty, raw)?)),
+        Type::INT8 => Cell::Int(from(ty, raw)?),
+        Type::OID => Cell::Int(i64::from(from::<u32>(ty, raw)?)),
+        Type::CHAR => Cell::Int(i64::from(from::<i8>(ty, raw)?)),
+        Type::FLOAT4 => Cell::F32(from(ty, raw)?),
+        Type::FLOAT8 => Cell::F64(from(ty, raw)?),
+        Type::BYTEA => Cell::Bytes(raw),
+        Type::NUMERIC => Cell::PgNumeric(raw),
+        Type::JSON => Cell::Json(raw),
+        Type::JSONB => match raw.split_first() {
+            Some((1, rest)) => Cell::Json(rest),
+            _ => return Err("unsupported jsonb version".into()),
+        },
+        #[cfg(feature = "chrono")]
+        Type::DATE => Cell::Date(from(ty, raw)?),
+        #[cfg(feature = "chrono")]
+        Type::TIME => Cell::Time(from(ty, raw)?),
+        #[cfg(feature = "chrono")]
+        Type::TIMESTAMP => Cell::DateTime(from(ty, raw)?),
+        #[cfg(feature = "chrono")]
+        Type::TIMESTAMPTZ => Cell::DateTimeUtc(from(ty, raw)?),
+        #[cfg(feature = "uuid")]
+        Type::UUID => Cell::Uuid(from(ty, raw)?),
+        _ if is_text(ty) => Cell::Text(raw),
+        _ => Cell::Other(raw),
+    })
+}
+
+/// Classifies an error from a statement on an open connection.
+pub(crate) fn map_error(e: &tokio_postgres::Error) -> Error {
+    if let Some(db) = e.as_db_error() {
+        return DatabaseError {
+            backend: Backend::Postgres,
+            sqlstate: db.code().code().to_owned(),
+            number: None,
+            message: db.message().to_owned(),
+            constraint: db.constraint().map(str::to_owned),
+        }
+        .into_error();
+    }
+    if let Some(f) = e.source().and_then(|s| s.downcast_ref::<EncodeFailure>()) {
+        return Error::Encode {
+            index: f.index,
+            rust_type: f.rust_type,
+            sql_type: f.sql_type.clone(),
+            reason: f.reason.clone(),
+        };
+    }
+    if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) {
+        return Error::ConnectionLost(e.to_string());
+    }
+    Error::Driver(e.to_string())
+}
+
+/// Classifies an error from opening a connection.
+fn connect_error(target: &str, e: &tokio_postgres::Error) -> Error {
+    let (kind, message) = match e.as_db_error() {
+        Some(db) => {
+            let kind = match db.code().code() {
+                "28P01" | "28000" => ConnectErrorKind::Authentication,
+                "3D000" => ConnectErrorKind::UnknownDatabase,
+                _ => ConnectErrorKind::Other,
+            };
+            (kind, format!("{} ({})", db.message(), db.code().code()))
+        }
+        None => {
+            let text = error_chain(e);
+            let lower = text.to_ascii_lowercase();
+            let kind = if lower.contains("tls")
+                || lower.contains("ssl")
+                || lower.contains("certificate")
+            {
+                ConnectErrorKind::Tls
+            } else if lower.contains("password") || lower.contains("authentication") {
+                ConnectErrorKind::Authentication
+            } else {
+                ConnectErrorKind::Network
+            };
+            (kind, text)
+        }
+    };
+    Error::Connect {
+        backend: Backend::Postgres,
+        target: target.to_owned(),
+        message,
+        kind,
+    }
+}
+
+/// The error and its causes on one line: tokio-postgres keeps the useful part in `source`.
+fn error_chain(e: &dyn StdError) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        cur = s.source();
+    }
+    text
+}

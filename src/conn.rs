@@ -1,0 +1,405 @@
+//! A pooled session and the rules for giving it back.
+//!
+//! A connection goes back to the pool only when it is known idle and outside any transaction.
+//! Every statement marks the session busy until its result is fully read; a session still busy
+//! when its lease is dropped (a cancelled future, a dropped stream) had its statement cancelled
+//! on the server and is discarded. A session left inside a transaction is rolled back, within
+//! the cleanup timeout, before it is reused, or else discarded.
+
+use std::time::{Duration, Instant};
+
+use deadpool::managed::Object;
+use futures_core::Stream;
+use futures_util::{pin_mut, StreamExt};
+use tokio::sync::Mutex;
+
+use crate::backend::{Canceller, RawConn};
+use crate::error::{Backend, Error, Result};
+use crate::pool::Manager;
+use crate::row::FromRow;
+use crate::tx::{Transaction, TxOptions};
+use crate::types::{Decode, Param};
+
+/// A session plus what weir knows of its state. Internal; public only so that the
+/// [`Executor`](crate::Executor) trait can name it.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct Conn {
+    pub(crate) raw: RawConn,
+    /// Open transaction levels: 0 outside, 1 in a transaction, 2+ in savepoints.
+    pub(crate) tx_depth: u32,
+    /// A transaction or savepoint at this depth was dropped unfinished: roll it back before
+    /// the next statement or before the session is reused.
+    pub(crate) rollback_to: Option<u32>,
+    /// A statement was sent and its result not yet fully read.
+    busy: bool,
+    /// The session failed in a way that leaves its state unknown.
+    broken: bool,
+    pub(crate) cleanup_timeout: Duration,
+    pub(crate) idle_since: Instant,
+}
+
+impl Conn {
+    pub(crate) fn new(raw: RawConn, cleanup_timeout: Duration) -> Self {
+        Conn {
+            raw,
+            tx_depth: 0,
+            rollback_to: None,
+            busy: false,
+            broken: false,
+            cleanup_timeout,
+            idle_since: Instant::now(),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.raw.backend()
+    }
+
+    /// Whether this session may go back to the pool as it is.
+    pub(crate) fn is_reusable(&self) -> bool {
+        !self.busy && !self.broken && self.tx_depth == 0 && self.rollback_to.is_none()
+    }
+
+    fn start(&mut self) {
+        self.busy = true;
+    }
+
+    fn finish<T>(&mut self, r: Result<T>) -> Result<T> {
+        match &r {
+            Err(Error::ConnectionLost(_) | Error::Driver(_)) => self.broken = true,
+            _ => self.busy = false,
+        }
+        r
+    }
+
+    /// Applies a pending rollback left by a dropped transaction or savepoint.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        let Some(depth) = self.rollback_to else {
+            return Ok(());
+        };
+        if depth > self.tx_depth {
+            // Already ended (committed or rolled back) at that depth.
+            self.rollback_to = None;
+            return Ok(());
+        }
+        let sql = if depth <= 1 {
+            "ROLLBACK".to_owned()
+        } else {
+            let name = savepoint_name(depth);
+            format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+        };
+        self.control(&sql).await?;
+        self.tx_depth = depth - 1;
+        self.rollback_to = None;
+        Ok(())
+    }
+
+    /// Runs transaction-control SQL. MySQL's text protocol takes one statement per call.
+    pub(crate) async fn control(&mut self, sql: &str) -> Result<()> {
+        self.start();
+        let r = match self.raw.backend() {
+            Backend::MySql => {
+                let mut r = Ok(());
+                for stmt in sql.split("; ") {
+                    r = self.raw.simple(stmt).await;
+                    if r.is_err() {
+                        break;
+                    }
+                }
+                r
+            }
+            Backend::Postgres => self.raw.simple(sql).await,
+        };
+        self.finish(r)
+    }
+
+    /// Opens a transaction, or a savepoint inside the current one.
+    pub(crate) async fn begin(&mut self, options: &TxOptions) -> Result<u32> {
+        self.settle().await?;
+        let depth = self.tx_depth + 1;
+        let sql = if depth == 1 {
+            options.begin_sql(self.backend())
+        } else {
+            format!("SAVEPOINT {}", savepoint_name(depth))
+        };
+        self.control(&sql).await?;
+        self.tx_depth = depth;
+        Ok(depth)
+    }
+
+    /// Commits the transaction or releases the savepoint at `depth`.
+    pub(crate) async fn commit(&mut self, depth: u32) -> Result<()> {
+        self.settle().await?;
+        if self.tx_depth != depth {
+            return Err(Error::Driver(format!(
+                "transaction at depth {depth} is no longer open (session depth {})",
+                self.tx_depth
+            )));
+        }
+        let sql = if depth == 1 {
+            "COMMIT".to_owned()
+        } else {
+            format!("RELEASE SAVEPOINT {}", savepoint_name(depth))
+        };
+        self.control(&sql).await?;
+        self.tx_depth = depth - 1;
+        Ok(())
+    }
+
+    /// Rolls back the transaction or savepoint at `depth` now.
+    pub(crate) async fn rollback(&mut self, depth: u32) -> Result<()> {
+        self.rollback_to = Some(self.rollback_to.map_or(depth, |d| d.min(depth)));
+        self.settle().await
+    }
+
+    pub(crate) async fn ping(&mut self) -> Result<()> {
+        self.settle().await?;
+        self.start();
+        let r = self.raw.ping().await;
+        self.finish(r)
+    }
+
+    pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.settle().await?;
+        self.start();
+        let r = self.raw.execute(sql, params).await;
+        self.finish(r)
+    }
+
+    pub(crate) async fn fetch_all<T: FromRow + Send>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<T>> {
+        self.settle().await?;
+        self.start();
+        let mut out = Vec::new();
+        let r = self
+            .raw
+            .for_each_row(sql, params, |row| {
+                out.push(T::from_row(row)?);
+                Ok(true)
+            })
+            .await;
+        self.finish(r).map(|()| out)
+    }
+
+    pub(crate) async fn fetch_optional<T: FromRow + Send>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<T>> {
+        self.settle().await?;
+        self.start();
+        let mut first = None;
+        let r = self
+            .raw
+            .for_each_row(sql, params, |row| {
+                first = Some(T::from_row(row)?);
+                Ok(false)
+            })
+            .await;
+        self.finish(r).map(|()| first)
+    }
+
+    pub(crate) async fn fetch_scalar<T: Decode + Send>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<T> {
+        self.settle().await?;
+        self.start();
+        let mut first = None;
+        let r = self
+            .raw
+            .for_each_row(sql, params, |row| {
+                first = Some(row.try_get::<T, usize>(0)?);
+                Ok(false)
+            })
+            .await;
+        self.finish(r)?;
+        first.ok_or(Error::RowNotFound)
+    }
+
+    /// Streams decoded rows; the session stays busy until the last row is read.
+    pub(crate) fn fetch_stream<'c, T: FromRow + Send + 'c>(
+        &'c mut self,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Stream<Item = Result<T>> + Send + 'c {
+        async_stream::try_stream! {
+            self.settle().await?;
+            self.start();
+            let mut failed = None;
+            {
+                let rows = self.raw.stream(sql, params);
+                pin_mut!(rows);
+                while let Some(row) = rows.next().await {
+                    match row.and_then(T::from_row) {
+                        Ok(v) => yield v,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                // A server error ends the result cleanly; a decode error leaves rows unread,
+                // so that session stays marked busy and is discarded.
+                if matches!(e, Error::Decode { .. } | Error::ColumnNotFound(_)) {
+                    Err(e)?;
+                } else {
+                    self.finish::<()>(Err(e))?;
+                }
+            }
+            self.finish(Ok(()))?;
+        }
+    }
+}
+
+pub(crate) fn savepoint_name(depth: u32) -> String {
+    format!("weir_savepoint_{depth}")
+}
+
+/// A connection checked out of the pool. Dropping it applies the return rules above.
+/// Internal; public only so that the [`Executor`](crate::Executor) trait can name it.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct Lease {
+    obj: Option<Object<Manager>>,
+}
+
+impl Lease {
+    pub(crate) fn new(obj: Object<Manager>) -> Self {
+        Lease { obj: Some(obj) }
+    }
+
+    /// The session. Fails only after the lease was given up, which weir never does while the
+    /// lease is reachable.
+    pub(crate) fn conn(&mut self) -> Result<&mut Conn> {
+        self.obj
+            .as_deref_mut()
+            .ok_or_else(|| Error::Driver("connection lease already released".into()))
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(mut obj) = self.obj.take() else {
+            return;
+        };
+        if obj.is_reusable() {
+            obj.idle_since = Instant::now();
+            return; // back to the pool
+        }
+        let timeout = obj.cleanup_timeout;
+        if obj.busy || obj.broken {
+            let canceller = obj.busy.then(|| obj.raw.canceller());
+            discard(Object::take(obj), canceller, timeout);
+            return;
+        }
+        // Inside a transaction: roll back, then return it; discard it if that fails.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            drop(Object::take(obj));
+            return;
+        };
+        runtime.spawn(async move {
+            let mut obj = obj;
+            let depth = 1;
+            let ok = matches!(
+                tokio::time::timeout(timeout, obj.rollback(depth)).await,
+                Ok(Ok(()))
+            ) && obj.is_reusable();
+            if ok {
+                obj.idle_since = Instant::now();
+            } else {
+                tracing::warn!(
+                    "rollback of an abandoned transaction failed; discarding the connection"
+                );
+                let canceller = obj.busy.then(|| obj.raw.canceller());
+                discard(Object::take(obj), canceller, timeout);
+            }
+        });
+    }
+}
+
+/// Closes a session that cannot be reused, first stopping its statement on the server.
+fn discard(conn: Conn, canceller: Option<Canceller>, timeout: Duration) {
+    let Some(canceller) = canceller else {
+        drop(conn);
+        return;
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(async move {
+                match tokio::time::timeout(timeout, canceller.cancel()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!("cancelling an abandoned statement failed: {e}"),
+                    Err(_) => tracing::warn!("cancelling an abandoned statement timed out"),
+                }
+                drop(conn);
+            });
+        }
+        Err(_) => drop(conn),
+    }
+}
+
+/// A connection checked out of the pool for a sequence of statements on one session
+/// (session settings, temporary tables, locks). Returned to the pool on drop.
+pub struct Connection {
+    pub(crate) lease: Mutex<Lease>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(lease: Lease, backend: Backend) -> Self {
+        Connection {
+            lease: Mutex::new(lease),
+            backend,
+        }
+    }
+
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks the session with one round trip.
+    ///
+    /// # Errors
+    /// [`Error::ConnectionLost`] when the server is gone.
+    pub async fn ping(&self) -> Result<()> {
+        self.lease.lock().await.conn()?.ping().await
+    }
+
+    /// Starts a transaction on this connection.
+    ///
+    /// # Errors
+    /// The server's error if `BEGIN` fails.
+    pub async fn begin(&mut self) -> Result<Transaction<'_>> {
+        self.begin_with(TxOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level or read-only mode.
+    ///
+    /// # Errors
+    /// The server's error if `BEGIN` fails.
+    pub async fn begin_with(&mut self, options: TxOptions) -> Result<Transaction<'_>> {
+        Transaction::begin_on(
+            crate::tx::TxConn::Borrowed(&self.lease),
+            options,
+            self.backend,
+        )
+        .await
+    }
+}

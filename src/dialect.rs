@@ -1,0 +1,232 @@
+//! What differs in the SQL text between backends: placeholders and identifier quoting.
+//!
+//! weir takes `$1..$n` placeholders on both backends, as PostgreSQL and asyncpg write them. For
+//! MySQL/MariaDB, which only know `?`, a small lexer rewrites them and records which parameter
+//! goes to each `?`, so a number may repeat or come out of order. String literals, quoted
+//! identifiers and comments are left alone. The rewrite is cached per SQL text.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::error::{Backend, Error, Result};
+
+/// SQL rewritten from `$n` to `?` placeholders.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Rewritten {
+    /// The SQL with `?` placeholders.
+    pub(crate) sql: Box<str>,
+    /// For each `?` in order, the zero-based index of the parameter it takes.
+    pub(crate) order: Box<[u16]>,
+    /// The highest `$n`: how many parameters the call must pass.
+    pub(crate) param_count: usize,
+}
+
+/// Rewrites `$n` placeholders to `?` for MySQL.
+///
+/// # Errors
+/// [`Error::Config`] for `$0` or a placeholder number past 65535.
+pub(crate) fn rewrite_placeholders(sql: &str) -> Result<Rewritten> {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut order = Vec::new();
+    let mut param_count = 0usize;
+    let mut copied = 0; // bytes of `sql` already copied to `out`
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => i = skip_quoted(b, i, q),
+            b'#' => i = skip_line(b, i),
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
+            {
+                i = skip_line(b, i)
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = match sql[i + 2..].find("*/") {
+                    Some(end) => i + 2 + end + 2,
+                    None => b.len(),
+                }
+            }
+            b'$' if b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && (i == 0 || !is_ident_byte(b[i - 1])) =>
+            {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let n: usize = sql[start + 1..i].parse().unwrap_or(usize::MAX);
+                if n == 0 || n > usize::from(u16::MAX) {
+                    return Err(Error::Config(format!(
+                        "invalid placeholder `{}`: placeholders run from $1 to $65535",
+                        &sql[start..i]
+                    )));
+                }
+                out.push_str(&sql[copied..start]);
+                out.push('?');
+                copied = i;
+                order.push((n - 1) as u16);
+                param_count = param_count.max(n);
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[copied..]);
+    Ok(Rewritten {
+        sql: out.into_boxed_str(),
+        order: order.into_boxed_slice(),
+        param_count,
+    })
+}
+
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Returns the index just past the literal or quoted identifier opened at `start`.
+fn skip_quoted(b: &[u8], start: usize, quote: u8) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        if b[i] == b'\\' && quote != b'`' {
+            i += 2;
+        } else if b[i] == quote {
+            if b.get(i + 1) == Some(&quote) {
+                i += 2; // doubled quote inside the literal
+            } else {
+                return i + 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    b.len()
+}
+
+fn skip_line(b: &[u8], start: usize) -> usize {
+    b[start..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| start + p + 1)
+}
+
+/// Caches placeholder rewrites by SQL text, so the hot path does not lex again.
+#[derive(Debug, Default)]
+pub(crate) struct RewriteCache {
+    map: RwLock<HashMap<Box<str>, Arc<Rewritten>>>,
+}
+
+/// Beyond this many distinct statements (generated SQL, say) rewrites are no longer cached.
+const REWRITE_CACHE_CAPACITY: usize = 4096;
+
+impl RewriteCache {
+    pub(crate) fn get(&self, sql: &str) -> Result<Arc<Rewritten>> {
+        if let Ok(map) = self.map.read() {
+            if let Some(hit) = map.get(sql) {
+                return Ok(Arc::clone(hit));
+            }
+        }
+        let rewritten = Arc::new(rewrite_placeholders(sql)?);
+        if let Ok(mut map) = self.map.write() {
+            if map.len() < REWRITE_CACHE_CAPACITY {
+                map.insert(sql.into(), Arc::clone(&rewritten));
+            }
+        }
+        Ok(rewritten)
+    }
+}
+
+/// Quotes an identifier (table, column, database name) for `backend`.
+///
+/// PostgreSQL gets `"name"`, MySQL/MariaDB `` `name` ``, with embedded quote characters doubled.
+///
+/// # Errors
+/// [`Error::Config`] for an empty name or one containing NUL, which no server accepts.
+pub fn quote_identifier(backend: Backend, name: &str) -> Result<String> {
+    if name.is_empty() || name.contains('\0') {
+        return Err(Error::Config(format!(
+            "invalid identifier {name:?}: empty or contains NUL"
+        )));
+    }
+    let q = match backend {
+        Backend::Postgres => '"',
+        Backend::MySql => '`',
+    };
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push(q);
+    for c in name.chars() {
+        if c == q {
+            out.push(q);
+        }
+        out.push(c);
+    }
+    out.push(q);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(sql: &str) -> (String, Vec<u16>, usize) {
+        let r = rewrite_placeholders(sql).unwrap();
+        (r.sql.into(), r.order.into(), r.param_count)
+    }
+
+    #[test]
+    fn rewrites_in_order_repeated_and_out_of_order() {
+        assert_eq!(
+            rw("SELECT * FROM t WHERE a = $2 AND b = $1 OR c = $2"),
+            (
+                "SELECT * FROM t WHERE a = ? AND b = ? OR c = ?".into(),
+                vec![1, 0, 1],
+                2
+            )
+        );
+        assert_eq!(rw("SELECT $10"), ("SELECT ?".into(), vec![9], 10));
+    }
+
+    #[test]
+    fn leaves_literals_identifiers_and_comments_alone() {
+        let sql = "SELECT '$1', 'it''s $2', 'a\\'$3', \"$4\", `co$5l`, x$6 -- $7\n, $1 # $8\n/* $9 */ FROM t";
+        let (out, order, n) = rw(sql);
+        assert_eq!(
+            out,
+            "SELECT '$1', 'it''s $2', 'a\\'$3', \"$4\", `co$5l`, x$6 -- $7\n, ? # $8\n/* $9 */ FROM t"
+        );
+        assert_eq!((order, n), (vec![0], 1));
+    }
+
+    #[test]
+    fn double_dash_needs_whitespace_in_mysql() {
+        assert_eq!(rw("SELECT 1--$1"), ("SELECT 1--?".into(), vec![0], 1));
+    }
+
+    #[test]
+    fn rejects_dollar_zero() {
+        assert!(matches!(
+            rewrite_placeholders("SELECT $0"),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn cache_returns_same_rewrite() {
+        let cache = RewriteCache::default();
+        let a = cache.get("SELECT $1").unwrap();
+        let b = cache.get("SELECT $1").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn quotes_identifiers_per_backend() {
+        assert_eq!(
+            quote_identifier(Backend::Postgres, "we\"ird").unwrap(),
+            "\"we\"\"ird\""
+        );
+        assert_eq!(
+            quote_identifier(Backend::MySql, "we`ird").unwrap(),
+            "`we``ird`"
+        );
+        assert!(quote_identifier(Backend::MySql, "a\0b").is_err());
+    }
+}

@@ -1,0 +1,342 @@
+//! The one error type of weir, and the predicates services branch on.
+//!
+//! Server errors are classified once, in each backend's adapter, into the same variants on both
+//! backends: a duplicate key is [`Error::UniqueViolation`] on PostgreSQL and on MariaDB alike.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Shorthand for `Result<T, weir::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which backend an error or a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// PostgreSQL, through tokio-postgres.
+    Postgres,
+    /// MySQL or MariaDB, through mysql_async.
+    MySql,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Postgres => "PostgreSQL",
+            Backend::MySql => "MySQL",
+        })
+    }
+}
+
+/// Everything that can go wrong in weir.
+///
+/// Match on the variants, or use the predicates ([`Error::is_transient`],
+/// [`Error::is_unique_violation`], ...) which mean the same on every backend.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration or URL is invalid: nothing was sent to any server.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// A connection could not be opened: refused, unknown host, TLS failure, wrong password,
+    /// unknown database. `source` is the driver's own error.
+    #[error("could not connect to {backend} at {target}: {message}")]
+    Connect {
+        /// The backend we tried to reach.
+        backend: Backend,
+        /// `host:port` or socket path (never the password).
+        target: String,
+        /// What the driver or server said.
+        message: String,
+        /// What kind of connect failure this is.
+        kind: ConnectErrorKind,
+    },
+
+    /// No connection could be opened in time: the database is unreachable (server down,
+    /// blackholed address). Carries the last connection error seen.
+    #[error("database at {target} unreachable: no connection within {waited:?}{}", last_error.as_ref().map(|e| format!(" (last error: {e})")).unwrap_or_default())]
+    Unreachable {
+        /// `host:port` or socket path.
+        target: String,
+        /// How long the call waited.
+        waited: Duration,
+        /// The last connect error, if one was seen.
+        last_error: Option<String>,
+    },
+
+    /// No connection became free within the acquire timeout: every connection was busy. This is
+    /// saturation, not an outage; an outage shows as [`Error::Connect`] or
+    /// [`Error::Unreachable`].
+    #[error("pool saturated: no connection became free within {waited:?} ({in_use} in use of {max_size})")]
+    PoolTimeout {
+        /// The acquire timeout that fired.
+        waited: Duration,
+        /// Connections in use when it fired.
+        in_use: usize,
+        /// The pool's maximum size.
+        max_size: usize,
+    },
+
+    /// The statement ran longer than its timeout; it was cancelled on the server.
+    #[error("query timed out after {after:?}")]
+    QueryTimeout {
+        /// The timeout that fired.
+        after: Duration,
+    },
+
+    /// A unique or primary key constraint was violated.
+    #[error("unique violation: {0}")]
+    UniqueViolation(Box<DatabaseError>),
+
+    /// A foreign key constraint was violated.
+    #[error("foreign key violation: {0}")]
+    ForeignKeyViolation(Box<DatabaseError>),
+
+    /// Any other error reported by the server (syntax, unknown table, deadlock, ...).
+    #[error("{0}")]
+    Database(Box<DatabaseError>),
+
+    /// The statement takes a different number of parameters than were given.
+    #[error("statement expects {expected} parameter(s) but {given} were given")]
+    ParamCount {
+        /// Parameters the statement declares.
+        expected: usize,
+        /// Parameters the call passed.
+        given: usize,
+    },
+
+    /// A parameter could not be encoded as the SQL type the server expects.
+    #[error("parameter ${}: cannot encode Rust `{rust_type}` as SQL `{sql_type}`: {reason}", index + 1)]
+    Encode {
+        /// Zero-based parameter index (shown as `$index+1`).
+        index: usize,
+        /// The Rust type given.
+        rust_type: &'static str,
+        /// The SQL type the server asked for.
+        sql_type: String,
+        /// Why it does not fit.
+        reason: String,
+    },
+
+    /// A column could not be decoded into the requested Rust type.
+    #[error("column `{column}`: cannot decode SQL `{sql_type}` as Rust `{rust_type}`: {reason}")]
+    Decode {
+        /// Column name (or index when the row has no such name).
+        column: String,
+        /// The column's SQL type.
+        sql_type: String,
+        /// The Rust type asked for.
+        rust_type: &'static str,
+        /// Why it does not fit (NULL into a non-`Option`, out of range, ...).
+        reason: String,
+    },
+
+    /// A column asked for by name or index is not in the row.
+    #[error("no column {0} in the row")]
+    ColumnNotFound(String),
+
+    /// `fetch_one` or `fetch_scalar` found no row.
+    #[error("query returned no rows")]
+    RowNotFound,
+
+    /// The pool was closed; no new work is accepted.
+    #[error("the pool is closed")]
+    PoolClosed,
+
+    /// The connection broke while in use (server gone, network reset, killed by an admin).
+    /// Whether a statement in flight took effect is unknown.
+    #[error("connection lost: {0}")]
+    ConnectionLost(String),
+
+    /// The TLS handshake or configuration failed.
+    #[error("TLS error: {0}")]
+    Tls(String),
+
+    /// The driver reported something weir does not classify further.
+    #[error("driver error: {0}")]
+    Driver(String),
+}
+
+/// What kind of failure a [`Error::Connect`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectErrorKind {
+    /// TCP or socket connect failed (refused, no route, unknown host).
+    Network,
+    /// The server rejected the user or password.
+    Authentication,
+    /// The database does not exist.
+    UnknownDatabase,
+    /// TLS negotiation failed, or TLS was required and the server offers none.
+    Tls,
+    /// Anything else the server said during start-up.
+    Other,
+}
+
+/// An error reported by the database server, in backend-neutral form.
+#[derive(Debug, Clone)]
+pub struct DatabaseError {
+    /// The backend that reported it.
+    pub backend: Backend,
+    /// SQLSTATE (PostgreSQL, and MySQL's own SQLSTATE).
+    pub sqlstate: String,
+    /// MySQL/MariaDB error number (`None` on PostgreSQL).
+    pub number: Option<u16>,
+    /// The server's message.
+    pub message: String,
+    /// Constraint or key name, where the server gives one.
+    pub constraint: Option<String>,
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.number {
+            Some(n) => write!(f, "ERROR {n} ({}): {}", self.sqlstate, self.message)?,
+            None => write!(f, "ERROR {}: {}", self.sqlstate, self.message)?,
+        }
+        if let Some(c) = &self.constraint {
+            write!(f, " (constraint `{c}`)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DatabaseError {}
+
+/// Backend-neutral meaning of a server error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatabaseErrorKind {
+    /// Unique or primary key violation.
+    UniqueViolation,
+    /// Foreign key violation.
+    ForeignKeyViolation,
+    /// NOT NULL violation.
+    NotNullViolation,
+    /// CHECK constraint violation.
+    CheckViolation,
+    /// Serialization failure: retry the transaction.
+    SerializationFailure,
+    /// Deadlock detected: retry the transaction.
+    Deadlock,
+    /// Lock wait timed out.
+    LockTimeout,
+    /// The statement was cancelled or interrupted on the server.
+    Cancelled,
+    /// SQL syntax error or access to an unknown object.
+    Syntax,
+    /// Anything else.
+    Other,
+}
+
+impl DatabaseError {
+    /// The backend-neutral kind of this error.
+    pub fn kind(&self) -> DatabaseErrorKind {
+        match self.number {
+            Some(n) => match n {
+                1062 | 1586 => DatabaseErrorKind::UniqueViolation,
+                1216 | 1217 | 1451 | 1452 => DatabaseErrorKind::ForeignKeyViolation,
+                1048 | 1364 => DatabaseErrorKind::NotNullViolation,
+                3819 | 4025 => DatabaseErrorKind::CheckViolation,
+                1213 => DatabaseErrorKind::Deadlock,
+                1205 => DatabaseErrorKind::LockTimeout,
+                1317 | 1969 | 3024 => DatabaseErrorKind::Cancelled,
+                1064 | 1146 | 1054 | 1049 => DatabaseErrorKind::Syntax,
+                _ => DatabaseErrorKind::Other,
+            },
+            None => match self.sqlstate.as_str() {
+                "23505" => DatabaseErrorKind::UniqueViolation,
+                "23503" => DatabaseErrorKind::ForeignKeyViolation,
+                "23502" => DatabaseErrorKind::NotNullViolation,
+                "23514" => DatabaseErrorKind::CheckViolation,
+                "40001" => DatabaseErrorKind::SerializationFailure,
+                "40P01" => DatabaseErrorKind::Deadlock,
+                "55P03" => DatabaseErrorKind::LockTimeout,
+                "57014" => DatabaseErrorKind::Cancelled,
+                s if s.starts_with("42") => DatabaseErrorKind::Syntax,
+                _ => DatabaseErrorKind::Other,
+            },
+        }
+    }
+
+    /// Wraps this error in the [`Error`] variant its kind calls for.
+    pub(crate) fn into_error(self) -> Error {
+        match self.kind() {
+            DatabaseErrorKind::UniqueViolation => Error::UniqueViolation(Box::new(self)),
+            DatabaseErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation(Box::new(self)),
+            _ => Error::Database(Box::new(self)),
+        }
+    }
+}
+
+impl Error {
+    /// The server error behind this error, if the server reported one.
+    pub fn as_database_error(&self) -> Option<&DatabaseError> {
+        match self {
+            Error::UniqueViolation(e) | Error::ForeignKeyViolation(e) | Error::Database(e) => {
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+
+    /// SQLSTATE, or the MySQL error number as text, when the server reported an error.
+    pub fn code(&self) -> Option<String> {
+        self.as_database_error().map(|e| match e.number {
+            Some(n) => n.to_string(),
+            None => e.sqlstate.clone(),
+        })
+    }
+
+    /// Whether trying the same thing again later could succeed: connect failures, timeouts,
+    /// saturation, lost connections, serialization failures, deadlocks and lock timeouts.
+    ///
+    /// This says nothing about whether a retry is *safe*: a write whose connection was lost may
+    /// have been applied.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Connect { kind, .. } => *kind == ConnectErrorKind::Network,
+            Error::Unreachable { .. }
+            | Error::PoolTimeout { .. }
+            | Error::QueryTimeout { .. }
+            | Error::ConnectionLost(_) => true,
+            Error::Database(e) => matches!(
+                e.kind(),
+                DatabaseErrorKind::SerializationFailure
+                    | DatabaseErrorKind::Deadlock
+                    | DatabaseErrorKind::LockTimeout
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether this is a timeout of any phase (connect, acquire, query).
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Unreachable { .. } | Error::PoolTimeout { .. } | Error::QueryTimeout { .. }
+        )
+    }
+
+    /// Whether a unique or primary key constraint was violated.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Error::UniqueViolation(_))
+    }
+
+    /// Whether a foreign key constraint was violated.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, Error::ForeignKeyViolation(_))
+    }
+
+    /// Whether the server could not be reached at all (as opposed to a saturated pool).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Error::Unreachable { .. }
+                | Error::Connect {
+                    kind: ConnectErrorKind::Network,
+                    ..
+                }
+        )
+    }
+}

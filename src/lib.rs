@@ -1,0 +1,110 @@
+//! weir: async database access for PostgreSQL and MySQL/MariaDB behind one API.
+//!
+//! # Layout
+//!
+//! - [`config`]: [`DatabaseConfig`], parsed from a URL or built in code; every timeout finite.
+//! - [`pool`]: [`Database`], one deadpool-managed pool for both backends, with health checks,
+//!   idle and lifetime limits, and graceful [`close`](Database::close).
+//! - [`executor`]: the [`Executor`] trait: `execute`, `fetch_all`, `fetch_one`,
+//!   `fetch_optional`, `fetch_scalar`, `fetch_stream`, on the pool, a [`Connection`] or a
+//!   [`Transaction`] alike.
+//! - `conn`: a checked-out session and the rules for giving it back to the pool.
+//! - [`tx`]: [`Transaction`]s, savepoints by nesting, isolation and read-only options.
+//! - [`types`]: [`Encode`] for parameters, [`Decode`] for columns, [`Value`] for any column.
+//! - [`row`]: [`Row`] wraps the driver's row; [`FromRow`] builds structs and tuples from it.
+//! - [`dialect`]: `$n` placeholders rewritten for MySQL; identifier quoting per backend.
+//! - [`error`]: the one [`Error`] type and the predicates services branch on.
+//! - `backend/postgres`, `backend/mysql`: the driver adapters, the only code that names a
+//!   driver type. They do I/O and classify errors; they make no policy decision.
+//! - [`testing`]: fresh databases on a real server for integration tests.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use weir::{Database, Executor, FromRow};
+//!
+//! #[derive(Debug, FromRow)]
+//! struct User {
+//!     id: i64,
+//!     name: String,
+//!     email: Option<String>,
+//! }
+//!
+//! # async fn run() -> weir::Result<()> {
+//! // or "mysql://root@127.0.0.1/test": the same code runs on both.
+//! let db = Database::connect("postgres://postgres@127.0.0.1/test").await?;
+//! let users: Vec<User> = db
+//!     .fetch_all("SELECT id, name, email FROM users LIMIT $1", (10,))
+//!     .await?;
+//! let mut tx = db.begin().await?;
+//! tx.execute("UPDATE users SET name = $1 WHERE id = $2", ("Ada", 1)).await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Placeholders
+//!
+//! Write `$1..$n` on both backends; a number may repeat or come out of order. On MySQL and
+//! MariaDB weir rewrites them to `?` (string literals, quoted identifiers and comments are left
+//! alone) and caches the rewrite per SQL text.
+//!
+//! # Timeouts
+//!
+//! `acquire_timeout` (default 30 s) bounds the whole wait for a connection, including opening
+//! one (`connect_timeout`, default 10 s). A saturated pool fails with [`Error::PoolTimeout`]; a
+//! server that cannot be reached with [`Error::Unreachable`] or [`Error::Connect`], carrying the
+//! last connection error. `statement_timeout` (default none) is enforced by the server.
+//!
+//! # Cancellation
+//!
+//! Dropping any weir future or stream at any point is safe. A connection whose statement was
+//! still running has that statement cancelled on the server (PostgreSQL's cancel request,
+//! MySQL's `KILL QUERY` from a separate connection) and is discarded, never reused mid-result. A
+//! transaction dropped without commit is rolled back before its connection is reused, within
+//! `cleanup_timeout` (default 5 s), or the connection is discarded.
+//!
+//! # Features
+//!
+//! `postgres` and `mysql` (the backends), `tls` (rustls, for `sslmode`), `chrono`, `uuid`,
+//! `json`, `decimal` (value types): all on by default. `testcontainers` (off): test databases
+//! in containers when no server is configured.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, rust_2018_idioms, missing_debug_implementations)]
+
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+compile_error!("weir needs at least one backend feature: `postgres` or `mysql`");
+
+mod backend;
+pub mod config;
+mod conn;
+pub mod dialect;
+pub mod error;
+pub mod executor;
+mod hook;
+pub mod pool;
+pub mod row;
+pub mod testing;
+#[cfg(feature = "tls")]
+mod tls;
+pub mod tx;
+pub mod types;
+
+pub use config::{DatabaseConfig, HookFuture, SslMode};
+pub use conn::Connection;
+pub use dialect::quote_identifier;
+pub use error::{Backend, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
+pub use executor::Executor;
+pub use hook::SessionRef;
+pub use pool::{Database, PoolStatus};
+pub use row::{Column, ColumnIndex, FromRow, Row};
+pub use tx::{AccessMode, IsolationLevel, Transaction, TxOptions};
+pub use types::{Decode, Encode, Param, Params, Value};
+/// Derives [`FromRow`] for a struct: named fields by column name (`#[weir(rename = "..")]`,
+/// `#[weir(default)]`, `#[weir(rename_all = "..")]`), tuple structs by position.
+pub use weir_macros::FromRow;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::conn::{Conn, Lease};
+}

@@ -1,0 +1,418 @@
+//! The pool: one deadpool-managed pool for both backends, with weir's own manager.
+//!
+//! Checkout and return cost no round trip in the common case: a connection is pinged only
+//! after it sat idle longer than `idle_check_after`, and a returned connection is reset only when
+//! it is not known idle (see [`crate::conn`]).
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use deadpool::managed::{
+    self, Metrics, PoolError, RecycleError, RecycleResult, TimeoutType, Timeouts,
+};
+
+use crate::backend::Connector;
+use crate::config::{AfterConnect, DatabaseConfig};
+use crate::conn::{Conn, Connection, Lease};
+use crate::error::{Backend, Error, Result};
+use crate::hook::SessionRef;
+use crate::tx::{Transaction, TxConn, TxOptions};
+
+/// Creates and checks connections for deadpool.
+pub(crate) struct Manager {
+    connector: Connector,
+    after_connect: Option<AfterConnect>,
+    connect_timeout: Duration,
+    cleanup_timeout: Duration,
+    idle_check_after: Duration,
+    max_lifetime: Option<Duration>,
+    target: String,
+    /// Connects under way: an acquire that times out while one runs is an outage, not saturation.
+    connecting: AtomicUsize,
+    last_connect_error: Mutex<Option<String>>,
+}
+
+impl Manager {
+    fn record_failure(&self, e: &Error) {
+        if let Ok(mut last) = self.last_connect_error.lock() {
+            *last = Some(e.to_string());
+        }
+    }
+
+    fn last_connect_error(&self) -> Option<String> {
+        self.last_connect_error.lock().ok().and_then(|l| l.clone())
+    }
+}
+
+struct ConnectingGuard<'a>(&'a AtomicUsize);
+
+impl Drop for ConnectingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl managed::Manager for Manager {
+    type Type = Conn;
+    type Error = Error;
+
+    async fn create(&self) -> Result<Conn> {
+        self.connecting.fetch_add(1, Ordering::Relaxed);
+        let _connecting = ConnectingGuard(&self.connecting);
+        let raw = match tokio::time::timeout(self.connect_timeout, self.connector.connect()).await {
+            Ok(Ok(raw)) => raw,
+            Ok(Err(e)) => {
+                self.record_failure(&e);
+                return Err(e);
+            }
+            Err(_) => {
+                let e = Error::Unreachable {
+                    target: self.target.clone(),
+                    waited: self.connect_timeout,
+                    last_error: Some(format!(
+                        "connect timed out after {:?}",
+                        self.connect_timeout
+                    )),
+                };
+                self.record_failure(&e);
+                return Err(e);
+            }
+        };
+        let mut conn = Conn::new(raw, self.cleanup_timeout);
+        if let Some(hook) = &self.after_connect {
+            let mut session = SessionRef { conn: &mut conn };
+            hook(&mut session).await?;
+            if !conn.is_reusable() {
+                // A hook that opened a transaction would hand every borrower its locks.
+                return Err(Error::Config(
+                    "after_connect left the session inside a transaction".into(),
+                ));
+            }
+        }
+        if let Ok(mut last) = self.last_connect_error.lock() {
+            *last = None;
+        }
+        Ok(conn)
+    }
+
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
+        if !conn.is_reusable() || conn.raw.is_closed() {
+            return Err(RecycleError::message("connection is closed or not idle"));
+        }
+        if self.max_lifetime.is_some_and(|max| metrics.age() >= max) {
+            return Err(RecycleError::message("connection reached its max lifetime"));
+        }
+        if conn.idle_since.elapsed() >= self.idle_check_after {
+            if let Err(e) = conn.ping().await {
+                tracing::warn!("discarding a connection that failed its idle check: {e}");
+                return Err(RecycleError::Backend(e));
+            }
+        }
+        Ok(())
+    }
+
+    fn detach(&self, conn: &mut Conn) {
+        self.connector.detach(&mut conn.raw);
+    }
+}
+
+pub(crate) type Pool = managed::Pool<Manager>;
+
+/// A snapshot of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Maximum number of connections.
+    pub max_size: usize,
+    /// Connections open now.
+    pub size: usize,
+    /// Open connections waiting in the pool.
+    pub idle: usize,
+    /// Connections checked out.
+    pub in_use: usize,
+    /// Calls waiting for a connection.
+    pub waiting: usize,
+}
+
+struct Shared {
+    pool: Pool,
+    config: DatabaseConfig,
+    closed: AtomicBool,
+    maintenance: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(task) = &self.maintenance {
+            task.abort();
+        }
+    }
+}
+
+/// A pool of connections to one database. Cheap to clone; clones share the pool.
+///
+/// Runs statements through [`Executor`](crate::Executor); each call borrows a connection only
+/// for its own duration.
+#[derive(Clone)]
+pub struct Database {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.shared.config.backend)
+            .field("target", &self.shared.config.target())
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl Database {
+    /// Connects to the database at `url` (`postgres://`, `postgresql://`, `mysql://` or
+    /// `mariadb://`) and opens one connection to prove the settings work.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad URL; [`Error::Connect`] or [`Error::Unreachable`] when the
+    /// first connection fails (wrong password, unknown database, server down).
+    pub async fn connect(url: &str) -> Result<Database> {
+        Database::connect_with(DatabaseConfig::from_url(url)?).await
+    }
+
+    /// Connects with settings built in code; see [`DatabaseConfig`].
+    ///
+    /// # Errors
+    /// As [`Database::connect`].
+    pub async fn connect_with(config: DatabaseConfig) -> Result<Database> {
+        let db = Database::connect_lazy_with(config)?;
+        // Proves the settings, and warms the pool up to min_idle.
+        drop(db.lease().await?);
+        db.fill_min_idle().await;
+        Ok(db)
+    }
+
+    /// Builds the pool without opening a connection; the first call opens one.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for invalid settings.
+    pub fn connect_lazy_with(config: DatabaseConfig) -> Result<Database> {
+        config.validate()?;
+        let manager = Manager {
+            connector: Connector::new(&config)?,
+            after_connect: config.after_connect.clone(),
+            connect_timeout: config.connect_timeout,
+            cleanup_timeout: config.cleanup_timeout,
+            idle_check_after: config.idle_check_after,
+            max_lifetime: config.max_lifetime,
+            target: config.target(),
+            connecting: AtomicUsize::new(0),
+            last_connect_error: Mutex::new(None),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(config.max_size)
+            .timeouts(Timeouts {
+                wait: Some(config.acquire_timeout),
+                create: Some(config.connect_timeout),
+                recycle: Some(config.cleanup_timeout),
+            })
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Config(format!("pool: {e}")))?;
+        let mut shared = Arc::new(Shared {
+            pool,
+            config,
+            closed: AtomicBool::new(false),
+            maintenance: None,
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let task = runtime.spawn(maintain(Arc::downgrade(&shared)));
+            if let Some(s) = Arc::get_mut(&mut shared) {
+                s.maintenance = Some(task.abort_handle());
+            }
+        }
+        Ok(Database { shared })
+    }
+
+    /// Which backend this pool talks to.
+    pub fn backend(&self) -> Backend {
+        self.shared.config.backend
+    }
+
+    /// The settings this pool was built with.
+    pub fn config(&self) -> &DatabaseConfig {
+        &self.shared.config
+    }
+
+    /// Counts of open, idle and checked-out connections and of waiting calls.
+    pub fn status(&self) -> PoolStatus {
+        let s = self.shared.pool.status();
+        PoolStatus {
+            max_size: s.max_size,
+            size: s.size,
+            idle: s.available,
+            in_use: s.size - s.available,
+            waiting: s.waiting,
+        }
+    }
+
+    /// Checks out a connection for several statements on one session.
+    ///
+    /// # Errors
+    /// [`Error::PoolTimeout`] when the pool stays saturated, [`Error::Unreachable`] or
+    /// [`Error::Connect`] when no connection can be opened, [`Error::PoolClosed`].
+    pub async fn acquire(&self) -> Result<Connection> {
+        Ok(Connection::new(self.lease().await?, self.backend()))
+    }
+
+    /// Starts a transaction on a connection of its own.
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire), or the server's error for `BEGIN`.
+    pub async fn begin(&self) -> Result<Transaction<'static>> {
+        self.begin_with(TxOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level or read-only mode.
+    ///
+    /// # Errors
+    /// As [`begin`](Self::begin).
+    pub async fn begin_with(&self, options: TxOptions) -> Result<Transaction<'static>> {
+        let lease = self.lease().await?;
+        Transaction::begin_on(
+            TxConn::Owned(Box::new(tokio::sync::Mutex::new(lease))),
+            options,
+            self.backend(),
+        )
+        .await
+    }
+
+    /// Stops new work at once ([`Error::PoolClosed`]), waits up to `grace` for checked-out
+    /// connections to come back, then closes every connection.
+    pub async fn close(&self, grace: Duration) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + grace;
+        while self.status().in_use > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.shared.pool.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    pub(crate) async fn lease(&self) -> Result<Lease> {
+        if self.is_closed() {
+            return Err(Error::PoolClosed);
+        }
+        let cfg = &self.shared.config;
+        let waited = cfg.acquire_timeout;
+        // deadpool bounds each phase; this bounds their sum, so one deadline covers the call.
+        match tokio::time::timeout(waited, self.shared.pool.get()).await {
+            Ok(Ok(obj)) => Ok(Lease::new(obj)),
+            Ok(Err(e)) => Err(self.pool_error(e)),
+            Err(_) => Err(self.timeout_error()),
+        }
+    }
+
+    fn timeout_error(&self) -> Error {
+        let manager = self.shared.pool.manager();
+        let status = self.status();
+        if manager.connecting.load(Ordering::Relaxed) > 0 || status.size < status.max_size {
+            Error::Unreachable {
+                target: manager.target.clone(),
+                waited: self.shared.config.acquire_timeout,
+                last_error: manager.last_connect_error(),
+            }
+        } else {
+            Error::PoolTimeout {
+                waited: self.shared.config.acquire_timeout,
+                in_use: status.in_use,
+                max_size: status.max_size,
+            }
+        }
+    }
+
+    fn pool_error(&self, e: PoolError<Error>) -> Error {
+        match e {
+            PoolError::Backend(e) => e,
+            PoolError::Closed => Error::PoolClosed,
+            PoolError::Timeout(TimeoutType::Create) => Error::Unreachable {
+                target: self.shared.pool.manager().target.clone(),
+                waited: self.shared.config.connect_timeout,
+                last_error: self.shared.pool.manager().last_connect_error(),
+            },
+            PoolError::Timeout(_) => self.timeout_error(),
+            PoolError::NoRuntimeSpecified => Error::Config("weir needs a Tokio runtime".into()),
+            PoolError::PostCreateHook(e) => Error::Driver(e.to_string()),
+        }
+    }
+
+    /// Opens connections until `min_idle` are open, without waiting for busy ones.
+    async fn fill_min_idle(&self) {
+        let want = self
+            .shared
+            .config
+            .min_idle
+            .saturating_sub(self.status().size);
+        if want == 0 {
+            return;
+        }
+        let now = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.shared.pool.timeouts()
+        };
+        let pool = &self.shared.pool;
+        let held: Vec<_> =
+            futures_util::future::join_all((0..want).map(|_| pool.timeout_get(&now))).await;
+        for r in held {
+            if let Err(e) = r {
+                tracing::debug!("could not warm the pool up to min_idle: {e}");
+            }
+        }
+    }
+}
+
+/// Closes idle connections past their idle timeout or lifetime, and keeps `min_idle` open.
+async fn maintain(shared: Weak<Shared>) {
+    let period = {
+        let Some(s) = shared.upgrade() else { return };
+        let c = &s.config;
+        [
+            c.idle_timeout,
+            c.max_lifetime,
+            Some(Duration::from_secs(30)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(Duration::from_secs(30))
+        .max(Duration::from_millis(100))
+            / 2
+    };
+    loop {
+        tokio::time::sleep(period).await;
+        let Some(s) = shared.upgrade() else { return };
+        if s.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let c = &s.config;
+        let mut keep = s.pool.status().size;
+        let removed = s.pool.retain(|conn, metrics| {
+            let idle_too_long = c
+                .idle_timeout
+                .is_some_and(|t| conn.idle_since.elapsed() >= t);
+            let too_old = c.max_lifetime.is_some_and(|t| metrics.age() >= t);
+            if (idle_too_long && keep > c.min_idle) || too_old {
+                keep -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        drop(removed);
+        Database { shared: s }.fill_min_idle().await;
+    }
+}

@@ -1,0 +1,222 @@
+//! Rows: a thin wrapper around the driver's own row, decoded straight into Rust types.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+use crate::types::{Cell, Decode, Value};
+
+#[cfg(feature = "mysql")]
+use crate::backend::mysql as my;
+#[cfg(feature = "postgres")]
+use crate::backend::postgres as pg;
+
+/// One result row. It owns the driver's row; nothing is copied until a column is decoded.
+pub struct Row {
+    pub(crate) inner: RowInner,
+}
+
+pub(crate) enum RowInner {
+    #[cfg(feature = "postgres")]
+    Pg(tokio_postgres::Row),
+    #[cfg(feature = "mysql")]
+    My(mysql_async::Row),
+}
+
+/// Name and SQL type of a result column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name (or alias).
+    pub name: String,
+    /// The SQL type as the server names it (`int4`, `VARCHAR`, ...).
+    pub sql_type: String,
+}
+
+impl Row {
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            RowInner::Pg(r) => r.len(),
+            #[cfg(feature = "mysql")]
+            RowInner::My(r) => r.len(),
+        }
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Names and SQL types of the columns, in order.
+    pub fn columns(&self) -> Vec<Column> {
+        (0..self.len())
+            .map(|i| Column {
+                name: self.column_name(i).unwrap_or_default().to_owned(),
+                sql_type: self.column_type(i),
+            })
+            .collect()
+    }
+
+    /// The name of column `index`.
+    pub fn column_name(&self, index: usize) -> Option<&str> {
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            RowInner::Pg(r) => r.columns().get(index).map(|c| c.name()),
+            #[cfg(feature = "mysql")]
+            RowInner::My(r) => r.columns_ref().get(index).map(my::column_name),
+        }
+    }
+
+    /// The SQL type of column `index`, as the server names it.
+    pub fn column_type(&self, index: usize) -> String {
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            RowInner::Pg(r) => r
+                .columns()
+                .get(index)
+                .map(|c| c.type_().name().to_owned())
+                .unwrap_or_default(),
+            #[cfg(feature = "mysql")]
+            RowInner::My(r) => r
+                .columns_ref()
+                .get(index)
+                .map(my::column_type_name)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Decodes a column, by index or name, into `T`.
+    ///
+    /// # Errors
+    /// [`Error::ColumnNotFound`] for a missing column; [`Error::Decode`] naming the column, its
+    /// SQL type and `T` when the value does not fit (including NULL into a non-`Option`).
+    pub fn try_get<T: Decode, I: ColumnIndex>(&self, index: I) -> Result<T> {
+        let i = index.position(self)?;
+        let cell = self
+            .cell(i)
+            .map_err(|reason| self.decode_error::<T>(i, reason))?;
+        T::decode(cell).map_err(|reason| self.decode_error::<T>(i, reason))
+    }
+
+    /// Decodes a column into a [`Value`], whatever its type.
+    ///
+    /// # Errors
+    /// As [`Row::try_get`].
+    pub fn get_value<I: ColumnIndex>(&self, index: I) -> Result<Value> {
+        self.try_get(index)
+    }
+
+    /// Decodes every column into a [`Value`].
+    ///
+    /// # Errors
+    /// As [`Row::try_get`].
+    pub fn values(&self) -> Result<Vec<Value>> {
+        (0..self.len()).map(|i| self.try_get(i)).collect()
+    }
+
+    fn cell(&self, index: usize) -> Result<Cell<'_>, String> {
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            RowInner::Pg(r) => pg::cell(r, index),
+            #[cfg(feature = "mysql")]
+            RowInner::My(r) => my::cell(r, index),
+        }
+    }
+
+    fn decode_error<T>(&self, index: usize, reason: String) -> Error {
+        Error::Decode {
+            column: self
+                .column_name(index)
+                .map_or_else(|| index.to_string(), str::to_owned),
+            sql_type: self.column_type(index),
+            rust_type: std::any::type_name::<T>(),
+            reason,
+        }
+    }
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for i in 0..self.len() {
+            let value = self.get_value(i).unwrap_or(Value::Null);
+            map.entry(&self.column_name(i).unwrap_or("?"), &value);
+        }
+        map.finish()
+    }
+}
+
+/// A way to name a column: its zero-based index or its name.
+pub trait ColumnIndex {
+    /// The zero-based position of this column in `row`.
+    ///
+    /// # Errors
+    /// [`Error::ColumnNotFound`] when the row has no such column.
+    fn position(&self, row: &Row) -> Result<usize>;
+}
+
+impl ColumnIndex for usize {
+    fn position(&self, row: &Row) -> Result<usize> {
+        if *self < row.len() {
+            Ok(*self)
+        } else {
+            Err(Error::ColumnNotFound(format!(
+                "#{self} (row has {})",
+                row.len()
+            )))
+        }
+    }
+}
+
+impl ColumnIndex for &str {
+    fn position(&self, row: &Row) -> Result<usize> {
+        (0..row.len())
+            .find(|&i| row.column_name(i) == Some(*self))
+            .ok_or_else(|| Error::ColumnNotFound(format!("`{self}`")))
+    }
+}
+
+/// A type built from one row: tuples by position, structs by column name with
+/// `#[derive(weir::FromRow)]`, [`Row`] itself, or `Vec<Value>`.
+pub trait FromRow: Sized {
+    /// Builds `Self` from `row`.
+    ///
+    /// # Errors
+    /// A missing column or a value that does not decode.
+    fn from_row(row: Row) -> Result<Self>;
+}
+
+impl FromRow for Row {
+    fn from_row(row: Row) -> Result<Self> {
+        Ok(row)
+    }
+}
+
+impl FromRow for Vec<Value> {
+    fn from_row(row: Row) -> Result<Self> {
+        row.values()
+    }
+}
+
+macro_rules! tuple_from_row {
+    ($($name:ident : $idx:tt),+) => {
+        impl<$($name: Decode),+> FromRow for ($($name,)+) {
+            fn from_row(row: Row) -> Result<Self> {
+                Ok(($(row.try_get::<$name, usize>($idx)?,)+))
+            }
+        }
+    };
+}
+
+tuple_from_row!(A: 0);
+tuple_from_row!(A: 0, B: 1);
+tuple_from_row!(A: 0, B: 1, C: 2);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11);

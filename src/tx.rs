@@ -1,0 +1,226 @@
+//! Transactions and savepoints.
+//!
+//! A [`Transaction`] dropped without [`commit`](Transaction::commit) is rolled back: a nested one
+//! (a savepoint) before the next statement of its parent, a top-level one before its connection
+//! is reused (or the connection is discarded if that rollback fails or takes longer than the
+//! cleanup timeout).
+
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::conn::Lease;
+use crate::error::{Backend, Error, Result};
+
+/// Transaction isolation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// `READ UNCOMMITTED` (PostgreSQL runs it as read committed).
+    ReadUncommitted,
+    /// `READ COMMITTED`: PostgreSQL's default.
+    ReadCommitted,
+    /// `REPEATABLE READ`: MySQL's and MariaDB's default.
+    RepeatableRead,
+    /// `SERIALIZABLE`.
+    Serializable,
+}
+
+impl IsolationLevel {
+    fn sql(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "READ UNCOMMITTED",
+            IsolationLevel::ReadCommitted => "READ COMMITTED",
+            IsolationLevel::RepeatableRead => "REPEATABLE READ",
+            IsolationLevel::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+/// Whether a transaction may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessMode {
+    /// Reads and writes. Default.
+    #[default]
+    ReadWrite,
+    /// Reads only: writes fail on the server.
+    ReadOnly,
+}
+
+/// How to start a transaction. Default: the server's isolation level, read-write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TxOptions {
+    /// Isolation level; `None` keeps the server's default.
+    pub isolation: Option<IsolationLevel>,
+    /// Read-write or read-only.
+    pub access: AccessMode,
+}
+
+impl TxOptions {
+    /// Sets the isolation level.
+    #[must_use]
+    pub fn isolation(mut self, level: IsolationLevel) -> Self {
+        self.isolation = Some(level);
+        self
+    }
+
+    /// Makes the transaction read-only.
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        self.access = AccessMode::ReadOnly;
+        self
+    }
+
+    /// The statement(s) that open the transaction, `; `-separated.
+    pub(crate) fn begin_sql(&self, backend: Backend) -> String {
+        let read_only = self.access == AccessMode::ReadOnly;
+        match backend {
+            Backend::Postgres => {
+                let mut sql = String::from("BEGIN");
+                if let Some(level) = self.isolation {
+                    sql.push_str(" ISOLATION LEVEL ");
+                    sql.push_str(level.sql());
+                }
+                if read_only {
+                    sql.push_str(" READ ONLY");
+                }
+                sql
+            }
+            Backend::MySql => {
+                // SET TRANSACTION without SESSION applies to the next transaction only.
+                let mut sql = String::new();
+                if let Some(level) = self.isolation {
+                    sql.push_str("SET TRANSACTION ISOLATION LEVEL ");
+                    sql.push_str(level.sql());
+                    sql.push_str("; ");
+                }
+                sql.push_str(if read_only {
+                    "START TRANSACTION READ ONLY"
+                } else {
+                    "START TRANSACTION"
+                });
+                sql
+            }
+        }
+    }
+}
+
+/// Where a transaction's session lives: its own lease, or one borrowed from a connection or
+/// a parent transaction.
+pub(crate) enum TxConn<'c> {
+    Owned(Box<Mutex<Lease>>),
+    Borrowed(&'c Mutex<Lease>),
+}
+
+impl TxConn<'_> {
+    fn mutex(&self) -> &Mutex<Lease> {
+        match self {
+            TxConn::Owned(m) => m,
+            TxConn::Borrowed(m) => m,
+        }
+    }
+}
+
+/// An open transaction (or, nested, a savepoint). Run statements on it through
+/// [`Executor`](crate::Executor); finish it with [`commit`](Self::commit) or
+/// [`rollback`](Self::rollback).
+pub struct Transaction<'c> {
+    conn: TxConn<'c>,
+    depth: u32,
+    backend: Backend,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("backend", &self.backend)
+            .field("depth", &self.depth)
+            .finish()
+    }
+}
+
+impl<'c> Transaction<'c> {
+    pub(crate) async fn begin_on(
+        conn: TxConn<'c>,
+        options: TxOptions,
+        backend: Backend,
+    ) -> Result<Transaction<'c>> {
+        let depth = conn.mutex().lock().await.conn()?.begin(&options).await?;
+        Ok(Transaction {
+            conn,
+            depth,
+            backend,
+            finished: false,
+        })
+    }
+
+    pub(crate) async fn lock(&self) -> MutexGuard<'_, Lease> {
+        self.conn.mutex().lock().await
+    }
+
+    /// Which backend this transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Nesting level: 1 for a transaction, 2 and up for savepoints.
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Starts a nested transaction: a savepoint, rolled back alone if dropped uncommitted.
+    ///
+    /// # Errors
+    /// The server's error if `SAVEPOINT` fails.
+    pub async fn begin(&mut self) -> Result<Transaction<'_>> {
+        Transaction::begin_on(
+            TxConn::Borrowed(self.conn.mutex()),
+            TxOptions::default(),
+            self.backend,
+        )
+        .await
+    }
+
+    /// Commits (or, nested, releases the savepoint).
+    ///
+    /// # Errors
+    /// The server's error; the transaction is then rolled back.
+    pub async fn commit(mut self) -> Result<()> {
+        let r = self.lock().await.conn()?.commit(self.depth).await;
+        self.finished = r.is_ok();
+        r
+    }
+
+    /// Rolls back (or, nested, rolls back to the savepoint).
+    ///
+    /// # Errors
+    /// The server's error, or a lost connection (whose transaction the server then ends).
+    pub async fn rollback(mut self) -> Result<()> {
+        let r = self.lock().await.conn()?.rollback(self.depth).await;
+        self.finished = r.is_ok();
+        r
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Nothing else can hold the lock: a child transaction borrows this one mutably, and an
+        // operation in flight holds `&self`. If it is held anyway, the lease is discarded.
+        match self.conn.mutex().try_lock() {
+            Ok(mut lease) => {
+                if let Ok(conn) = lease.conn() {
+                    let depth = self.depth;
+                    conn.rollback_to = Some(conn.rollback_to.map_or(depth, |d| d.min(depth)));
+                }
+            }
+            Err(_) => tracing::warn!("transaction dropped while its connection was in use"),
+        }
+    }
+}
+
+impl From<tokio::sync::TryLockError> for Error {
+    fn from(_: tokio::sync::TryLockError) -> Self {
+        Error::Driver("connection is busy".into())
+    }
+}
