@@ -352,12 +352,8 @@ impl Database {
 
     /// Opens connections until `min_idle` are open, without waiting for busy ones.
     async fn fill_min_idle(&self) {
-        let want = self
-            .shared
-            .config
-            .min_idle
-            .saturating_sub(self.status().size);
-        if want == 0 {
+        let want = self.shared.config.min_idle;
+        if self.status().size >= want {
             return;
         }
         let now = Timeouts {
@@ -365,6 +361,7 @@ impl Database {
             ..self.shared.pool.timeouts()
         };
         let pool = &self.shared.pool;
+        // Holding `want` at once forces new connections where idle ones run out.
         let held: Vec<_> =
             futures_util::future::join_all((0..want).map(|_| pool.timeout_get(&now))).await;
         for r in held {

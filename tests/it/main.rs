@@ -1,0 +1,13 @@
+//! Integration tests against real servers: every test body runs on PostgreSQL and on
+//! MySQL/MariaDB, each in a fresh database of its own.
+
+mod common;
+
+mod connect;
+mod errors;
+mod pool;
+mod queries;
+mod streaming;
+mod tls;
+mod transactions;
+mod types;

@@ -1,0 +1,175 @@
+//! The pool: counts, saturation versus outage, health checks, idle reaping, graceful close,
+//! and cancellation that never lends out a half-used connection.
+
+use std::time::{Duration, Instant};
+
+use weir::{Backend, Database, Error, Executor};
+
+use crate::both_backends;
+use crate::common::{eventually, Ctx};
+
+both_backends!(
+    status_counts_idle_and_in_use,
+    saturated_pool_times_out_typed_and_on_time,
+    server_that_never_answers_is_unreachable_not_saturated,
+    min_idle_warms_and_idle_timeout_reaps,
+    dead_idle_connection_is_replaced_not_handed_out,
+    close_waits_for_work_then_refuses,
+    cancelled_query_stops_on_server_and_pool_recovers,
+);
+
+/// status() reports open, idle and checked-out connections.
+async fn status_counts_idle_and_in_use(ctx: Ctx) {
+    let db = ctx.pool(|c| c.with_max_size(3)).await;
+    let a = db.acquire().await.unwrap();
+    let b = db.acquire().await.unwrap();
+    let s = db.status();
+    assert_eq!((s.max_size, s.in_use), (3, 2));
+    drop((a, b));
+    let s = db.status();
+    assert_eq!((s.size, s.idle, s.in_use), (2, 2, 0));
+}
+
+/// With every connection busy, a call fails with PoolTimeout after the acquire timeout, not
+/// before and not much after, and the error is not an outage.
+async fn saturated_pool_times_out_typed_and_on_time(ctx: Ctx) {
+    let db = ctx
+        .pool(|c| {
+            c.with_max_size(1)
+                .with_acquire_timeout(Duration::from_millis(300))
+        })
+        .await;
+    let held = db.acquire().await.unwrap();
+    let started = Instant::now();
+    let err = db.fetch_scalar::<i64, _>("SELECT 1", ()).await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(err, Error::PoolTimeout { max_size: 1, .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_unreachable() && err.is_timeout());
+    assert!(
+        waited >= Duration::from_millis(290) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+    drop(held);
+    let one: i64 = db.fetch_scalar("SELECT 1", ()).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+/// A listener that accepts TCP but never speaks: connecting hits the deadline and the error
+/// says the database is unreachable, not that the pool is saturated.
+async fn server_that_never_answers_is_unreachable_not_saturated(ctx: Ctx) {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let cfg = ctx
+        .config
+        .clone()
+        .with_port(port)
+        .with_connect_timeout(Duration::from_millis(300))
+        .with_acquire_timeout(Duration::from_secs(1));
+    let db = Database::connect_lazy_with(cfg).unwrap();
+    let started = Instant::now();
+    let err = db.fetch_scalar::<i64, _>("SELECT 1", ()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    match &err {
+        Error::Unreachable { last_error, .. } => {
+            assert!(
+                last_error.as_deref().unwrap_or("").contains("timed out"),
+                "{err}"
+            )
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(err.is_unreachable());
+    drop(silent);
+}
+
+/// min_idle connections are opened up front; idle ones beyond it are closed after idle_timeout.
+async fn min_idle_warms_and_idle_timeout_reaps(ctx: Ctx) {
+    let db = ctx
+        .pool(|c| {
+            c.with_max_size(4)
+                .with_min_idle(2)
+                .with_idle_timeout(Some(Duration::from_millis(300)))
+        })
+        .await;
+    assert_eq!(db.status().size, 2);
+    let conns: Vec<_> = futures_util::future::join_all((0..4).map(|_| db.acquire())).await;
+    assert_eq!(db.status().size, 4);
+    drop(conns);
+    assert!(
+        eventually(Duration::from_secs(3), || async { db.status().size == 2 }).await,
+        "idle connections not reaped: {:?}",
+        db.status()
+    );
+}
+
+/// A connection killed by the server while idle is noticed at checkout and replaced: the
+/// caller never sees it.
+async fn dead_idle_connection_is_replaced_not_handed_out(ctx: Ctx) {
+    let db = ctx
+        .pool(|c| c.with_max_size(1).with_idle_check_after(Duration::ZERO))
+        .await;
+    let id_sql = ctx.sql(
+        "SELECT pg_backend_pid()::int8",
+        "SELECT CONNECTION_ID() + 0",
+    );
+    let victim: i64 = db.fetch_scalar(id_sql, ()).await.unwrap();
+    let kill = match ctx.backend {
+        Backend::Postgres => "SELECT pg_terminate_backend($1::int4)",
+        Backend::MySql => "KILL CONNECTION $1",
+    };
+    if ctx.backend == Backend::Postgres {
+        let _: bool = ctx.db.fetch_scalar(kill, (victim,)).await.unwrap();
+    } else {
+        ctx.db
+            .execute(&kill.replace("$1", &victim.to_string()), ())
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let now: i64 = db.fetch_scalar(id_sql, ()).await.unwrap();
+    assert_ne!(now, victim);
+}
+
+/// close() lets in-flight work finish, refuses new work at once, then closes every connection.
+async fn close_waits_for_work_then_refuses(ctx: Ctx) {
+    let db = ctx.pool(|c| c.with_max_size(2)).await;
+    let sleep = ctx.sql("SELECT pg_sleep(0.3)::text", "SELECT SLEEP(0.3)");
+    let busy = db.clone();
+    let in_flight = tokio::spawn(async move { busy.execute(sleep, ()).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let closing = db.clone();
+    let closer = tokio::spawn(async move { closing.close(Duration::from_secs(5)).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let err = db.fetch_scalar::<i64, _>("SELECT 1", ()).await.unwrap_err();
+    assert!(matches!(err, Error::PoolClosed), "{err:?}");
+    in_flight.await.unwrap().unwrap();
+    closer.await.unwrap();
+    assert_eq!(db.status().size, 0);
+}
+
+/// A caller's own timeout around a slow query: the statement is gone from the server within a
+/// second, and the next 100 queries on the pool succeed with their own results.
+async fn cancelled_query_stops_on_server_and_pool_recovers(ctx: Ctx) {
+    let db = ctx.pool(|c| c.with_max_size(2)).await;
+    let slow = ctx.sql(
+        "SELECT pg_sleep(30) /* weir-cancel-me */",
+        "SELECT SLEEP(30) /* weir-cancel-me */",
+    );
+    let r = tokio::time::timeout(Duration::from_millis(200), db.execute(slow, ())).await;
+    assert!(r.is_err(), "the sleep finished?");
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            ctx.running("weir-cancel-me").await == 0
+        })
+        .await,
+        "statement still running on the server"
+    );
+    for i in 0..100i64 {
+        let v: i64 = db.fetch_scalar("SELECT $1 + 0", (i,)).await.unwrap();
+        assert_eq!(v, i);
+    }
+    assert!(eventually(Duration::from_secs(1), || async { db.status().in_use == 0 }).await);
+}

@@ -1,0 +1,196 @@
+//! Transactions: commit, rollback, rollback on drop, savepoints, options, and no transaction
+//! ever left open on a pooled connection.
+
+use std::time::Duration;
+
+use weir::{Backend, Error, Executor, IsolationLevel, TxOptions};
+
+use crate::both_backends;
+use crate::common::{eventually, Ctx};
+use crate::queries::create_users;
+
+both_backends!(
+    commit_persists_and_rollback_discards,
+    dropped_transaction_rolls_back_before_reuse,
+    savepoints_nest_and_roll_back_alone,
+    isolation_and_read_only_apply,
+    cancelled_begin_and_commit_leave_nothing_open,
+    transaction_on_a_checked_out_connection,
+);
+
+async fn count(db: &impl Executor) -> i64 {
+    db.fetch_scalar("SELECT COUNT(*) FROM users", ())
+        .await
+        .unwrap()
+}
+
+async fn insert(db: &impl Executor, id: i64) {
+    db.execute("INSERT INTO users (id, name) VALUES ($1, 'n')", (id,))
+        .await
+        .unwrap();
+}
+
+/// A committed transaction's writes are visible; a rolled-back one's are not.
+async fn commit_persists_and_rollback_discards(ctx: Ctx) {
+    create_users(&ctx).await;
+    let tx = ctx.db.begin().await.unwrap();
+    insert(&tx, 1).await;
+    assert_eq!(count(&tx).await, 1);
+    tx.commit().await.unwrap();
+    assert_eq!(count(&ctx.db).await, 1);
+
+    let tx = ctx.db.begin().await.unwrap();
+    insert(&tx, 2).await;
+    tx.rollback().await.unwrap();
+    assert_eq!(count(&ctx.db).await, 1);
+    assert_eq!(ctx.db.status().in_use, 0);
+}
+
+/// Dropping a transaction without commit rolls it back, and no pooled connection stays inside
+/// a transaction (its locks would block everyone).
+async fn dropped_transaction_rolls_back_before_reuse(ctx: Ctx) {
+    create_users(&ctx).await;
+    let db = ctx.pool(|c| c.with_max_size(1)).await;
+    {
+        let tx = db.begin().await.unwrap();
+        insert(&tx, 1).await;
+    }
+    // The only connection comes back clean: outside any transaction, the insert gone.
+    assert_eq!(count(&db).await, 0);
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            ctx.open_transactions().await == 0
+        })
+        .await,
+        "a transaction was left open on the server"
+    );
+    // The row lock is gone: another session can write the same key at once.
+    insert(&ctx.db, 1).await;
+}
+
+/// A savepoint rolled back (or dropped) undoes only its own writes.
+async fn savepoints_nest_and_roll_back_alone(ctx: Ctx) {
+    create_users(&ctx).await;
+    let mut tx = ctx.db.begin().await.unwrap();
+    insert(&tx, 1).await;
+    {
+        let sp = tx.begin().await.unwrap();
+        assert_eq!(sp.depth(), 2);
+        insert(&sp, 2).await;
+        sp.rollback().await.unwrap();
+    }
+    {
+        let sp = tx.begin().await.unwrap();
+        insert(&sp, 3).await;
+        // dropped: rolled back before the parent's next statement
+    }
+    {
+        let mut sp = tx.begin().await.unwrap();
+        insert(&sp, 4).await;
+        let inner = sp.begin().await.unwrap();
+        insert(&inner, 5).await;
+        inner.commit().await.unwrap();
+        sp.commit().await.unwrap();
+    }
+    let ids: Vec<(i64,)> = tx
+        .fetch_all("SELECT id FROM users ORDER BY id", ())
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![(1,), (4,), (5,)]);
+    tx.commit().await.unwrap();
+    assert_eq!(count(&ctx.db).await, 3);
+}
+
+/// Isolation level and read-only mode reach the server.
+async fn isolation_and_read_only_apply(ctx: Ctx) {
+    create_users(&ctx).await;
+    let tx = ctx
+        .db
+        .begin_with(TxOptions::default().isolation(IsolationLevel::Serializable))
+        .await
+        .unwrap();
+    if ctx.backend == Backend::Postgres {
+        let level: String = tx
+            .fetch_scalar("SHOW transaction_isolation", ())
+            .await
+            .unwrap();
+        assert_eq!(level, "serializable");
+    }
+    insert(&tx, 1).await;
+    tx.commit().await.unwrap();
+
+    let tx = ctx
+        .db
+        .begin_with(TxOptions::default().read_only())
+        .await
+        .unwrap();
+    assert_eq!(count(&tx).await, 1);
+    let err = tx
+        .execute("INSERT INTO users (id, name) VALUES (2, 'x')", ())
+        .await
+        .unwrap_err();
+    assert!(err.as_database_error().is_some(), "{err:?}");
+    drop(tx);
+    assert_eq!(count(&ctx.db).await, 1);
+    // The next transaction is read-write again: the options applied to one transaction only.
+    let tx = ctx.db.begin().await.unwrap();
+    insert(&tx, 3).await;
+    tx.commit().await.unwrap();
+}
+
+/// Futures of begin, statements and commit dropped at their first await leave no open
+/// transaction and no lent connection (sqlx#4393).
+async fn cancelled_begin_and_commit_leave_nothing_open(ctx: Ctx) {
+    create_users(&ctx).await;
+    let db = ctx.pool(|c| c.with_max_size(2)).await;
+    for i in 0..30 {
+        // Poll once, then drop: the BEGIN may or may not have been sent.
+        let begin = db.begin();
+        let _ = tokio::time::timeout(Duration::from_micros(1), begin).await;
+        let tx = db.begin().await.unwrap();
+        insert(&tx, i).await;
+        let commit = tx.commit();
+        if i % 2 == 0 {
+            let _ = tokio::time::timeout(Duration::from_micros(1), commit).await;
+        } else {
+            commit.await.unwrap();
+        }
+    }
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            db.status().in_use == 0 && ctx.open_transactions().await == 0
+        })
+        .await,
+        "left behind: {:?}, open transactions {}",
+        db.status(),
+        ctx.open_transactions().await
+    );
+    // Every odd insert committed; the even ones either committed or rolled back, never half.
+    let odd: i64 = db
+        .fetch_scalar("SELECT COUNT(*) FROM users WHERE MOD(id, 2) = 1", ())
+        .await
+        .unwrap();
+    assert_eq!(odd, 15);
+}
+
+/// A transaction on a checked-out connection; a failed statement does not end it on MySQL, and
+/// on PostgreSQL the aborted transaction is rolled back on drop.
+async fn transaction_on_a_checked_out_connection(ctx: Ctx) {
+    create_users(&ctx).await;
+    let mut conn = ctx.db.acquire().await.unwrap();
+    {
+        let tx = conn.begin().await.unwrap();
+        insert(&tx, 1).await;
+        let dup = tx
+            .execute("INSERT INTO users (id, name) VALUES (1, 'dup')", ())
+            .await
+            .unwrap_err();
+        assert!(matches!(dup, Error::UniqueViolation(_)), "{dup:?}");
+    }
+    // Dropped uncommitted: rolled back before the connection's next statement.
+    assert_eq!(count(&conn).await, 0);
+    let tx = conn.begin().await.unwrap();
+    insert(&tx, 2).await;
+    tx.commit().await.unwrap();
+    assert_eq!(count(&ctx.db).await, 1);
+}
