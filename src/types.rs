@@ -52,6 +52,7 @@ pub enum Param<'a> {
 
 impl Param<'_> {
     /// The Rust type this parameter came from, for error messages.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn rust_type(&self) -> &'static str {
         match self {
             Param::Null => "None",

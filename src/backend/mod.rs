@@ -8,8 +8,11 @@ pub(crate) mod mysql;
 pub(crate) mod postgres;
 
 use futures_core::Stream;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-use futures_util::{pin_mut, StreamExt, TryStreamExt};
+use futures_util::pin_mut;
+#[cfg(feature = "mysql")]
+use futures_util::StreamExt;
+#[cfg(feature = "postgres")]
+use futures_util::TryStreamExt;
 
 use crate::config::DatabaseConfig;
 use crate::error::{Backend, Error, Result};
