@@ -25,6 +25,10 @@ pub enum Param<'a> {
     F64(f64),
     /// Text.
     Str(&'a str),
+    /// Text that the parameter's SQL type decides how to read, like a literal typed at a SQL
+    /// prompt: `"42"` binds to an integer column, `"2024-01-31"` to a date. For tools whose
+    /// input is text (the CLI); MySQL converts it on the server.
+    Untyped(&'a str),
     /// Binary data.
     Bytes(&'a [u8]),
     /// A calendar date.
@@ -61,6 +65,7 @@ impl Param<'_> {
             Param::F32(_) => "f32",
             Param::F64(_) => "f64",
             Param::Str(_) => "&str",
+            Param::Untyped(_) => "untyped text",
             Param::Bytes(_) => "&[u8]",
             #[cfg(feature = "chrono")]
             Param::Date(_) => "NaiveDate",

@@ -271,7 +271,7 @@ fn to_value(p: &Param<'_>) -> Value {
         Param::Int(v) => Value::Int(*v),
         Param::F32(v) => Value::Float(*v),
         Param::F64(v) => Value::Double(*v),
-        Param::Str(s) => Value::Bytes(s.as_bytes().to_vec()),
+        Param::Str(s) | Param::Untyped(s) => Value::Bytes(s.as_bytes().to_vec()),
         Param::Bytes(b) => Value::Bytes(b.to_vec()),
         #[cfg(feature = "chrono")]
         Param::Date(d) => {

@@ -166,18 +166,37 @@ impl PgConn {
 
     pub(crate) async fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         let stmt = self.prepare(sql, params).await?;
-        self.client
-            .execute_raw(&stmt, binds(params))
-            .await
-            .map_err(|e| map_error(&e))
+        match self.client.execute_raw(&stmt, binds(params)).await {
+            Err(e) if is_stale_plan(&e) => {
+                self.forget(sql);
+                let stmt = self.prepare(sql, params).await?;
+                self.client
+                    .execute_raw(&stmt, binds(params))
+                    .await
+                    .map_err(|e| map_error(&e))
+            }
+            r => r.map_err(|e| map_error(&e)),
+        }
     }
 
     pub(crate) async fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<RowStream> {
         let stmt = self.prepare(sql, params).await?;
-        self.client
-            .query_raw(&stmt, binds(params))
-            .await
-            .map_err(|e| map_error(&e))
+        match self.client.query_raw(&stmt, binds(params)).await {
+            Err(e) if is_stale_plan(&e) => {
+                self.forget(sql);
+                let stmt = self.prepare(sql, params).await?;
+                self.client
+                    .query_raw(&stmt, binds(params))
+                    .await
+                    .map_err(|e| map_error(&e))
+            }
+            r => r.map_err(|e| map_error(&e)),
+        }
+    }
+
+    /// Drops a cached statement the server no longer accepts.
+    fn forget(&self, sql: &str) {
+        self.client.statement_cache.remove(sql, &[]);
     }
 
     /// Runs `sql` and hands each row to `each` until it returns `false`; the rest of the
@@ -332,8 +351,61 @@ fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, St
         }
         #[cfg(feature = "json")]
         (Param::Json(j), &Type::JSON | &Type::JSONB) => delegate(*j, ty, out),
+        (Param::Untyped(s), _) => encode_untyped(s, ty, out),
         _ => Err("incompatible types".into()),
     }
+}
+
+/// Reads text as the parameter's type, as psql reads a literal.
+fn encode_untyped(s: &str, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
+    let bad = || format!("`{s}` is not a valid {}", ty.name());
+    let t = s.trim();
+    let typed = match *ty {
+        Type::BOOL => match t.to_ascii_lowercase().as_str() {
+            "t" | "true" | "1" | "yes" | "y" | "on" => Param::Bool(true),
+            "f" | "false" | "0" | "no" | "n" | "off" => Param::Bool(false),
+            _ => return Err(bad()),
+        },
+        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => {
+            Param::Int(t.parse().map_err(|_| bad())?)
+        }
+        Type::FLOAT4 | Type::FLOAT8 => Param::F64(t.parse().map_err(|_| bad())?),
+        Type::BYTEA => match t.strip_prefix("\\x") {
+            Some(hex) if hex.len() % 2 == 0 => {
+                let bytes: Option<Vec<u8>> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| {
+                        hex.get(i..i + 2)
+                            .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    })
+                    .collect();
+                out.extend_from_slice(&bytes.ok_or_else(bad)?);
+                return Ok(IsNull::No);
+            }
+            _ => Param::Bytes(s.as_bytes()),
+        },
+        #[cfg(feature = "decimal")]
+        Type::NUMERIC => Param::Str(t),
+        #[cfg(feature = "chrono")]
+        Type::DATE => Param::Date(t.parse().map_err(|_| bad())?),
+        #[cfg(feature = "chrono")]
+        Type::TIME => Param::Time(t.parse().map_err(|_| bad())?),
+        #[cfg(feature = "chrono")]
+        Type::TIMESTAMP => Param::DateTime(
+            chrono::NaiveDateTime::parse_from_str(&t.replacen(' ', "T", 1), "%Y-%m-%dT%H:%M:%S%.f")
+                .map_err(|_| bad())?,
+        ),
+        #[cfg(feature = "chrono")]
+        Type::TIMESTAMPTZ => Param::DateTimeUtc(
+            chrono::DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1))
+                .map_err(|_| bad())?
+                .to_utc(),
+        ),
+        #[cfg(feature = "uuid")]
+        Type::UUID => Param::Uuid(t.parse().map_err(|_| bad())?),
+        _ => Param::Str(s),
+    };
+    encode(&typed, ty, out)
 }
 
 /// tokio-postgres's view of a column's raw bytes: every type accepted, nothing decoded.
@@ -398,6 +470,18 @@ fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Cell<'a>, String> {
         Type::UUID => Cell::Uuid(from(ty, raw)?),
         _ if is_text(ty) => Cell::Text(raw),
         _ => Cell::Other(raw),
+    })
+}
+
+/// A cached statement whose result columns changed under it (the table was altered or
+/// recreated). The server refused it before running anything, so preparing again and retrying
+/// once cannot run the statement twice.
+fn is_stale_plan(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        db.code().code() == "0A000"
+            && db
+                .message()
+                .contains("cached plan must not change result type")
     })
 }
 

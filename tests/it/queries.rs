@@ -13,6 +13,7 @@ both_backends!(
     executor_trait_runs_on_pool_connection_and_transaction,
     dynamic_rows_expose_names_types_and_values,
     connection_keeps_its_session,
+    cached_statement_survives_table_change,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -244,4 +245,26 @@ async fn connection_keeps_its_session(ctx: Ctx) {
         .unwrap();
     assert_eq!(x, 5);
     conn.ping().await.unwrap();
+}
+
+/// A table recreated with other columns under a cached prepared statement: the statement is
+/// prepared again, not failed.
+async fn cached_statement_survives_table_change(ctx: Ctx) {
+    let db = ctx.pool(|c| c.with_max_size(1)).await;
+    db.execute("CREATE TABLE shifty (a INT)", ()).await.unwrap();
+    db.execute("INSERT INTO shifty VALUES (1)", ())
+        .await
+        .unwrap();
+    let before: Vec<weir::Row> = db.fetch_all("SELECT * FROM shifty", ()).await.unwrap();
+    assert_eq!(before[0].len(), 1);
+    db.execute("DROP TABLE shifty", ()).await.unwrap();
+    db.execute("CREATE TABLE shifty (a INT, b TEXT)", ())
+        .await
+        .unwrap();
+    db.execute("INSERT INTO shifty VALUES (2, 'x')", ())
+        .await
+        .unwrap();
+    let after: Vec<weir::Row> = db.fetch_all("SELECT * FROM shifty", ()).await.unwrap();
+    assert_eq!(after[0].len(), 2);
+    assert_eq!(after[0].try_get::<String, _>("b").unwrap(), "x");
 }

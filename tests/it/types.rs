@@ -15,6 +15,7 @@ both_backends!(
     decode_mismatch_names_column_and_types,
     encode_mismatch_and_overflow_are_typed,
     hostile_text_is_stored_byte_for_byte,
+    untyped_text_binds_to_the_column_type,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -265,4 +266,49 @@ async fn hostile_text_is_stored_byte_for_byte(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(count, hostile.len() as i64);
+}
+
+/// Untyped text (what a CLI reads) binds to integer, float, bool, date, numeric, uuid and
+/// text columns alike; text that does not fit is a typed error.
+async fn untyped_text_binds_to_the_column_type(ctx: Ctx) {
+    use weir::Param::Untyped;
+    create(&ctx).await;
+    let dec = ctx.sql("dec", "`dec`");
+    ctx.db
+        .execute(
+            &format!("INSERT INTO t (id, i32v, f64v, b, d, {dec}, u, s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+            weir::params![
+                Untyped("1"),
+                Untyped("-42"),
+                Untyped("2.5"),
+                Untyped("1"),
+                Untyped("2024-01-31"),
+                Untyped("10.250000"),
+                Untyped("67e55044-10b1-426f-9247-bb680e5fe0c8"),
+                Untyped("plain text")
+            ],
+        )
+        .await
+        .unwrap();
+    let row: (i32, f64, bool, NaiveDate, Decimal, Uuid, String) = ctx
+        .db
+        .fetch_one(&format!("SELECT i32v, f64v, b, d, {dec}, u, s FROM t"), ())
+        .await
+        .unwrap();
+    assert_eq!(row.0, -42);
+    assert_eq!(row.1, 2.5);
+    assert!(row.2);
+    assert_eq!(row.3, NaiveDate::from_ymd_opt(2024, 1, 31).unwrap());
+    assert_eq!(row.4, Decimal::from_str_exact("10.25").unwrap());
+    assert_eq!(row.5.to_string(), "67e55044-10b1-426f-9247-bb680e5fe0c8");
+    assert_eq!(row.6, "plain text");
+    let err = ctx
+        .db
+        .execute("UPDATE t SET i32v = $1", (Untyped("forty"),))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Encode { .. } | Error::Database(_)),
+        "{err:?}"
+    );
 }
