@@ -14,6 +14,7 @@ use futures_util::{pin_mut, StreamExt};
 use tokio::sync::Mutex;
 
 use crate::backend::{Canceller, RawConn};
+use crate::dialect::may_change_session;
 use crate::error::{Backend, Error, Result};
 use crate::pool::Manager;
 use crate::row::FromRow;
@@ -35,6 +36,9 @@ pub struct Conn {
     busy: bool,
     /// The session failed in a way that leaves its state unknown.
     broken: bool,
+    /// A statement may have left session state (variables, temporary tables, session locks)
+    /// that the next borrower would inherit.
+    session_changed: bool,
     pub(crate) cleanup_timeout: Duration,
     pub(crate) idle_since: Instant,
 }
@@ -47,6 +51,7 @@ impl Conn {
             rollback_to: None,
             busy: false,
             broken: false,
+            session_changed: false,
             cleanup_timeout,
             idle_since: Instant::now(),
         }
@@ -58,7 +63,25 @@ impl Conn {
 
     /// Whether this session may go back to the pool as it is.
     pub(crate) fn is_reusable(&self) -> bool {
-        !self.busy && !self.broken && self.tx_depth == 0 && self.rollback_to.is_none()
+        !self.busy
+            && !self.broken
+            && self.tx_depth == 0
+            && self.rollback_to.is_none()
+            && !self.session_changed
+            && !self.raw.server_reported_state_change()
+    }
+
+    /// Takes the session as it is now as the state every borrower gets (after the
+    /// `after_connect` hook).
+    pub(crate) fn accept_session_state(&mut self) {
+        self.session_changed = false;
+        self.raw.accept_state();
+    }
+
+    /// Marks the session busy for a statement of the caller's.
+    fn start_user(&mut self, sql: &str) {
+        self.session_changed |= may_change_session(sql);
+        self.busy = true;
     }
 
     fn start(&mut self) {
@@ -162,7 +185,7 @@ impl Conn {
 
     pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.settle().await?;
-        self.start();
+        self.start_user(sql);
         let r = self.raw.execute(sql, params).await;
         self.finish(r)
     }
@@ -173,7 +196,7 @@ impl Conn {
         params: &[Param<'_>],
     ) -> Result<Vec<T>> {
         self.settle().await?;
-        self.start();
+        self.start_user(sql);
         let mut out = Vec::new();
         let r = self
             .raw
@@ -191,7 +214,7 @@ impl Conn {
         params: &[Param<'_>],
     ) -> Result<Option<T>> {
         self.settle().await?;
-        self.start();
+        self.start_user(sql);
         let mut first = None;
         let r = self
             .raw
@@ -209,7 +232,7 @@ impl Conn {
         params: &[Param<'_>],
     ) -> Result<T> {
         self.settle().await?;
-        self.start();
+        self.start_user(sql);
         let mut first = None;
         let r = self
             .raw
@@ -230,7 +253,7 @@ impl Conn {
     ) -> impl Stream<Item = Result<T>> + Send + 'c {
         async_stream::try_stream! {
             self.settle().await?;
-            self.start();
+            self.start_user(sql);
             let mut failed = None;
             {
                 let rows = self.raw.stream(sql, params);
@@ -295,7 +318,9 @@ impl Drop for Lease {
             return; // back to the pool
         }
         let timeout = obj.cleanup_timeout;
-        if obj.busy || obj.broken {
+        if obj.busy || obj.broken || obj.tx_depth == 0 && obj.rollback_to.is_none() {
+            // Mid-statement, broken, or carrying session state: closing is the only reset
+            // that cannot miss anything.
             let canceller = obj.busy.then(|| obj.raw.canceller());
             discard(Object::take(obj), canceller, timeout);
             return;

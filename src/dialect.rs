@@ -112,6 +112,64 @@ fn skip_line(b: &[u8], start: usize) -> usize {
         .map_or(b.len(), |p| start + p + 1)
 }
 
+/// Whether `sql` may leave state in its session that a later borrower of the connection would
+/// inherit: session variables, temporary tables, prepared statements, cursors, session locks,
+/// a transaction opened by hand. Such a connection is closed on return instead of reused.
+///
+/// MySQL and MariaDB also report most of these in their OK packets (weir turns
+/// `session_track_state_change` on); this scan covers PostgreSQL, which reports nothing
+/// comparable, and the session locks no server reports. It errs towards `true`: a false alarm
+/// costs a reconnect, a miss leaks state.
+pub(crate) fn may_change_session(sql: &str) -> bool {
+    let mut words = leading_words(sql);
+    let first = words.next().unwrap_or_default();
+    let touches_session = match first.to_ascii_uppercase().as_str() {
+        // SET LOCAL and SET TRANSACTION end with the transaction they run in.
+        "SET" => !matches!(
+            words.next().map(|w| w.to_ascii_uppercase()).as_deref(),
+            Some("LOCAL" | "TRANSACTION")
+        ),
+        "CREATE" => words
+            .take(3)
+            .any(|w| w.eq_ignore_ascii_case("TEMP") || w.eq_ignore_ascii_case("TEMPORARY")),
+        "RESET" | "PREPARE" | "DEALLOCATE" | "DECLARE" | "LISTEN" | "LOAD" | "USE" | "LOCK"
+        | "UNLOCK" | "DISCARD" | "BEGIN" | "START" | "DO" | "HANDLER" => true,
+        _ => false,
+    };
+    touches_session
+        || ["advisory_lock", "set_config", "get_lock"]
+            .iter()
+            .any(|needle| contains_ignore_case(sql, needle))
+}
+
+/// The first words of a statement, past white space, comments and opening parentheses.
+fn leading_words(sql: &str) -> impl Iterator<Item = &str> {
+    let mut rest = sql;
+    loop {
+        let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(after) = trimmed
+            .strip_prefix("--")
+            .or_else(|| trimmed.strip_prefix('#'))
+        {
+            rest = after.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(after) = trimmed.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            rest = trimmed;
+            break;
+        }
+    }
+    rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+}
+
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// Caches placeholder rewrites by SQL text, so the hot path does not lex again.
 #[derive(Debug, Default)]
 pub(crate) struct RewriteCache {
@@ -218,6 +276,39 @@ mod tests {
         let a = cache.get("SELECT $1").unwrap();
         let b = cache.get("SELECT $1").unwrap();
         assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn spots_statements_that_change_the_session() {
+        for sql in [
+            "SET search_path TO x",
+            "  set @a = 1",
+            "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "CREATE TEMPORARY TABLE t (x int)",
+            "create temp table t (x int)",
+            "/* hi */ PREPARE p AS SELECT 1",
+            "-- note\nLISTEN chan",
+            "SELECT pg_advisory_lock(1)",
+            "SELECT GET_LOCK('x', 0)",
+            "SELECT set_config('a.b', 'c', false)",
+            "BEGIN",
+            "START TRANSACTION",
+            "USE other",
+            "LOCK TABLES t WRITE",
+        ] {
+            assert!(may_change_session(sql), "{sql}");
+        }
+        for sql in [
+            "SELECT id FROM users WHERE id = $1",
+            "INSERT INTO settings (k) VALUES ('SET x')",
+            "SET LOCAL statement_timeout = 5",
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "CREATE TABLE temperature (x int)",
+            "SELECT pg_advisory_xact_lock(1)",
+            "UPDATE t SET a = 1",
+        ] {
+            assert!(!may_change_session(sql), "{sql}");
+        }
     }
 
     #[test]

@@ -84,6 +84,7 @@ impl managed::Manager for Manager {
         if let Some(hook) = &self.after_connect {
             let mut session = SessionRef { conn: &mut conn };
             hook(&mut session).await?;
+            conn.accept_session_state();
             if !conn.is_reusable() {
                 // A hook that opened a transaction would hand every borrower its locks.
                 return Err(Error::Config(

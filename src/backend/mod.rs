@@ -109,6 +109,26 @@ impl RawConn {
         }
     }
 
+    /// Whether the server reported that the session's state changed (MySQL/MariaDB only).
+    pub(crate) fn server_reported_state_change(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(_) => false,
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => c.state_changed(),
+        }
+    }
+
+    /// Takes the session as it is now (after `after_connect`) as its clean state.
+    pub(crate) fn accept_state(&mut self) {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(_) => {}
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => c.accept_state(),
+        }
+    }
+
     /// Whether the connection is known dead without asking the server.
     pub(crate) fn is_closed(&self) -> bool {
         match self {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::consts::{ColumnFlags, ColumnType, StatusFlags};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Conn, Opts, OptsBuilder, Value};
 
@@ -87,6 +87,11 @@ impl MyConnector {
             conn = Conn::new(plain.clone()).await;
         }
         let mut conn = conn.map_err(|e| connect_error(&self.target, e))?;
+        // Lets the server flag, in its OK packets, statements that changed the session, so that
+        // only such connections are reset instead of every one on every return.
+        conn.query_drop("SET SESSION session_track_state_change = ON")
+            .await
+            .map_err(map_error)?;
         if let Some(limit) = self.statement_timeout {
             // MariaDB and MySQL name this limit differently, and MySQL's applies to SELECT only.
             let version: Option<String> = conn
@@ -111,6 +116,7 @@ impl MyConnector {
             conn,
             rewrites: Arc::clone(&self.rewrites),
             cancel,
+            state_changed: false,
         })
     }
 }
@@ -120,6 +126,9 @@ pub(crate) struct MyConn {
     conn: Conn,
     rewrites: Arc<RewriteCache>,
     cancel: MyCanceller,
+    /// The server flagged a session state change (variables, temporary tables, prepared
+    /// statements, schema) since the connection was opened.
+    state_changed: bool,
 }
 
 /// Stops whatever a connection is running, from a separate short-lived connection, so a
@@ -166,7 +175,27 @@ impl MyConn {
         self.cancel.clone()
     }
 
+    /// Whether the server reported a session state change since the connection opened.
+    pub(crate) fn state_changed(&self) -> bool {
+        self.state_changed
+    }
+
+    /// Takes the session as it is now as the one every borrower gets.
+    pub(crate) fn accept_state(&mut self) {
+        self.state_changed = false;
+    }
+
+    fn note_ok_packet(&mut self) {
+        if let Some(ok) = self.conn.last_ok_packet() {
+            self.state_changed |= ok
+                .status_flags()
+                .contains(StatusFlags::SERVER_SESSION_STATE_CHANGED);
+        }
+    }
+
     /// Runs SQL through the text protocol (transaction control, hooks, pings).
+    /// Transaction control only: weir's own statements, whose effect on the session weir
+    /// tracks itself, so the server's state-change flag is not read here.
     pub(crate) async fn simple(&mut self, sql: &str) -> Result<()> {
         self.conn.query_drop(sql).await.map_err(map_error)
     }
@@ -207,6 +236,7 @@ impl MyConn {
             .exec_drop(b.sql.as_str(), b.params)
             .await
             .map_err(map_error)?;
+        self.note_ok_packet();
         Ok(self.conn.affected_rows())
     }
 
@@ -236,6 +266,7 @@ impl MyConn {
             }
         }
         result.drop_result().await.map_err(map_error)?;
+        self.note_ok_packet();
         outcome
     }
 
@@ -252,6 +283,7 @@ impl MyConn {
                 yield row;
             }
             result.drop_result().await.map_err(map_error)?;
+            self.note_ok_packet();
         }
     }
 }

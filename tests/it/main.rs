@@ -7,6 +7,7 @@ mod connect;
 mod errors;
 mod pool;
 mod queries;
+mod session;
 mod streaming;
 mod tls;
 mod transactions;
