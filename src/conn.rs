@@ -6,6 +6,7 @@
 //! on the server and is discarded. A session left inside a transaction is rolled back, within
 //! the cleanup timeout, before it is reused, or else discarded.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool::managed::Object;
@@ -41,11 +42,14 @@ pub struct Conn {
     session_changed: bool,
     pub(crate) cleanup_timeout: Duration,
     pub(crate) idle_since: Instant,
+    /// Stops this session's running statement from outside; shared with in-flight guards.
+    pub(crate) canceller: Arc<Canceller>,
 }
 
 impl Conn {
     pub(crate) fn new(raw: RawConn, cleanup_timeout: Duration) -> Self {
         Conn {
+            canceller: Arc::new(raw.canceller()),
             raw,
             tx_depth: 0,
             rollback_to: None,
@@ -79,13 +83,25 @@ impl Conn {
     }
 
     /// Marks the session busy for a statement of the caller's.
-    fn start_user(&mut self, sql: &str) {
+    fn start_user(&mut self, sql: &str) -> Result<InFlight> {
+        let guard = self.start()?;
         self.session_changed |= may_change_session(sql);
-        self.busy = true;
+        Ok(guard)
     }
 
-    fn start(&mut self) {
+    /// Marks the session busy; the guard cancels the statement on the server if the caller
+    /// drops the operation before it completes.
+    fn start(&mut self) -> Result<InFlight> {
+        if self.busy || self.broken {
+            // A statement was abandoned mid-way on this session (a timeout, a dropped future):
+            // its result was never read, and a transaction on it can only be rolled back.
+            return Err(Error::Aborted);
+        }
         self.busy = true;
+        Ok(InFlight {
+            canceller: Some(Arc::clone(&self.canceller)),
+            timeout: self.cleanup_timeout,
+        })
     }
 
     fn finish<T>(&mut self, r: Result<T>) -> Result<T> {
@@ -120,7 +136,7 @@ impl Conn {
 
     /// Runs transaction-control SQL. MySQL's text protocol takes one statement per call.
     pub(crate) async fn control(&mut self, sql: &str) -> Result<()> {
-        self.start();
+        let in_flight = self.start()?;
         let r = match self.raw.backend() {
             Backend::MySql => {
                 let mut r = Ok(());
@@ -134,6 +150,7 @@ impl Conn {
             }
             Backend::Postgres => self.raw.simple(sql).await,
         };
+        in_flight.disarm();
         self.finish(r)
     }
 
@@ -178,15 +195,17 @@ impl Conn {
 
     pub(crate) async fn ping(&mut self) -> Result<()> {
         self.settle().await?;
-        self.start();
+        let in_flight = self.start()?;
         let r = self.raw.ping().await;
+        in_flight.disarm();
         self.finish(r)
     }
 
     pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.settle().await?;
-        self.start_user(sql);
+        let in_flight = self.start_user(sql)?;
         let r = self.raw.execute(sql, params).await;
+        in_flight.disarm();
         self.finish(r)
     }
 
@@ -196,7 +215,7 @@ impl Conn {
         params: &[Param<'_>],
     ) -> Result<Vec<T>> {
         self.settle().await?;
-        self.start_user(sql);
+        let in_flight = self.start_user(sql)?;
         let mut out = Vec::new();
         let r = self
             .raw
@@ -205,6 +224,7 @@ impl Conn {
                 Ok(true)
             })
             .await;
+        in_flight.disarm();
         self.finish(r).map(|()| out)
     }
 
@@ -214,7 +234,7 @@ impl Conn {
         params: &[Param<'_>],
     ) -> Result<Option<T>> {
         self.settle().await?;
-        self.start_user(sql);
+        let in_flight = self.start_user(sql)?;
         let mut first = None;
         let r = self
             .raw
@@ -223,6 +243,7 @@ impl Conn {
                 Ok(false)
             })
             .await;
+        in_flight.disarm();
         self.finish(r).map(|()| first)
     }
 
@@ -232,7 +253,7 @@ impl Conn {
         params: &[Param<'_>],
     ) -> Result<T> {
         self.settle().await?;
-        self.start_user(sql);
+        let in_flight = self.start_user(sql)?;
         let mut first = None;
         let r = self
             .raw
@@ -241,6 +262,7 @@ impl Conn {
                 Ok(false)
             })
             .await;
+        in_flight.disarm();
         self.finish(r)?;
         first.ok_or(Error::RowNotFound)
     }
@@ -253,7 +275,7 @@ impl Conn {
     ) -> impl Stream<Item = Result<T>> + Send + 'c {
         async_stream::try_stream! {
             self.settle().await?;
-            self.start_user(sql);
+            let in_flight = self.start_user(sql)?;
             let mut failed = None;
             {
                 let rows = self.raw.stream(sql, params);
@@ -268,17 +290,49 @@ impl Conn {
                     }
                 }
             }
-            if let Some(e) = failed {
-                // A server error ends the result cleanly; a decode error leaves rows unread,
-                // so that session stays marked busy and is discarded.
-                if matches!(e, Error::Decode { .. } | Error::ColumnNotFound(_)) {
-                    Err(e)?;
-                } else {
-                    self.finish::<()>(Err(e))?;
-                }
+            // A server error ends the result cleanly; a decode error leaves rows unread:
+            // dropping the guard cancels the rest, and the busy session is discarded.
+            if let Some(e @ (Error::Decode { .. } | Error::ColumnNotFound(_))) = failed {
+                Err(e)?;
+            } else {
+                in_flight.disarm();
+                self.finish(failed.map_or(Ok(()), Err))?;
             }
-            self.finish(Ok(()))?;
         }
+    }
+}
+
+/// A statement on its way: dropped before [`InFlight::disarm`], it cancels the statement on the
+/// server at once, so an abandoned query never keeps running.
+pub(crate) struct InFlight {
+    canceller: Option<Arc<Canceller>>,
+    timeout: Duration,
+}
+
+impl InFlight {
+    fn disarm(mut self) {
+        self.canceller = None;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(canceller) = self.canceller.take() {
+            spawn_cancel(canceller, self.timeout);
+        }
+    }
+}
+
+/// Sends a cancel for whatever the session runs, bounded by `timeout`, off the caller's path.
+pub(crate) fn spawn_cancel(canceller: Arc<Canceller>, timeout: Duration) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            match tokio::time::timeout(timeout, canceller.cancel()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("cancelling an abandoned statement failed: {e}"),
+                Err(_) => tracing::warn!("cancelling an abandoned statement timed out"),
+            }
+        });
     }
 }
 
@@ -319,10 +373,9 @@ impl Drop for Lease {
         }
         let timeout = obj.cleanup_timeout;
         if obj.busy || obj.broken || obj.tx_depth == 0 && obj.rollback_to.is_none() {
-            // Mid-statement, broken, or carrying session state: closing is the only reset
-            // that cannot miss anything.
-            let canceller = obj.busy.then(|| obj.raw.canceller());
-            discard(Object::take(obj), canceller, timeout);
+            // Mid-statement (its guard already sent the cancel), broken, or carrying session
+            // state: closing is the only reset that cannot miss anything.
+            drop(Object::take(obj));
             return;
         }
         // Inside a transaction: roll back, then return it; discard it if that fails.
@@ -343,31 +396,9 @@ impl Drop for Lease {
                 tracing::warn!(
                     "rollback of an abandoned transaction failed; discarding the connection"
                 );
-                let canceller = obj.busy.then(|| obj.raw.canceller());
-                discard(Object::take(obj), canceller, timeout);
+                drop(Object::take(obj));
             }
         });
-    }
-}
-
-/// Closes a session that cannot be reused, first stopping its statement on the server.
-fn discard(conn: Conn, canceller: Option<Canceller>, timeout: Duration) {
-    let Some(canceller) = canceller else {
-        drop(conn);
-        return;
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            runtime.spawn(async move {
-                match tokio::time::timeout(timeout, canceller.cancel()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::warn!("cancelling an abandoned statement failed: {e}"),
-                    Err(_) => tracing::warn!("cancelling an abandoned statement timed out"),
-                }
-                drop(conn);
-            });
-        }
-        Err(_) => drop(conn),
     }
 }
 

@@ -139,6 +139,12 @@ pub enum Error {
     #[error("query returned no rows")]
     RowNotFound,
 
+    /// An earlier statement on this connection was abandoned (timed out, or its future
+    /// dropped) and cancelled on the server; its transaction can only be rolled back, which
+    /// happens when the transaction or connection is dropped.
+    #[error("an earlier statement on this connection was cancelled; its transaction is aborted")]
+    Aborted,
+
     /// The pool was closed; no new work is accepted.
     #[error("the pool is closed")]
     PoolClosed,
