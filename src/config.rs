@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use crate::error::{Backend, Error, Result};
 use crate::hook::SessionRef;
+use crate::limit::Lane;
+use crate::retry::RetryPolicy;
 
 /// How TLS is negotiated, with libpq's meanings on both backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,6 +93,10 @@ pub struct DatabaseConfig {
     pub(crate) ssl_root_cert: Option<PathBuf>,
     pub(crate) application_name: Option<String>,
     pub(crate) after_connect: Option<AfterConnect>,
+    pub(crate) max_in_flight: Option<usize>,
+    pub(crate) default_lane: Option<Lane>,
+    pub(crate) lanes: Vec<(String, Lane)>,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -117,6 +123,10 @@ impl fmt::Debug for DatabaseConfig {
             .field("ssl_root_cert", &self.ssl_root_cert)
             .field("application_name", &self.application_name)
             .field("after_connect", &self.after_connect.as_ref().map(|_| "Fn"))
+            .field("max_in_flight", &self.max_in_flight)
+            .field("default_lane", &self.default_lane)
+            .field("lanes", &self.lanes)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -136,6 +146,7 @@ pub const URL_OPTIONS: &[&str] = &[
     "sslmode",
     "sslrootcert",
     "application_name",
+    "max_in_flight",
     "host",
     "socket",
 ];
@@ -171,6 +182,10 @@ impl DatabaseConfig {
             ssl_root_cert: None,
             application_name: None,
             after_connect: None,
+            max_in_flight: None,
+            default_lane: None,
+            lanes: Vec::new(),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -262,6 +277,7 @@ impl DatabaseConfig {
                 self.ssl_root_cert = Some(PathBuf::from(value))
             }
             "application_name" => self.application_name = Some(value.to_owned()),
+            "max_in_flight" => self.max_in_flight = Some(parse_number(key, value)?),
             "host" | "socket" => {
                 if value.starts_with('/') {
                     self.socket = Some(PathBuf::from(value));
@@ -304,6 +320,21 @@ impl DatabaseConfig {
         }
         if self.host.is_empty() && self.socket.is_none() {
             return Err(Error::Config("no host or socket given".into()));
+        }
+        for (name, lane) in self
+            .lanes
+            .iter()
+            .map(|(n, l)| (n.as_str(), l))
+            .chain(self.default_lane.iter().map(|l| ("default", l)))
+        {
+            if lane.max_in_flight == 0 {
+                return Err(Error::Config(format!(
+                    "lane `{name}` allows no statement in flight"
+                )));
+            }
+        }
+        if self.max_in_flight == Some(0) {
+            return Err(Error::Config("max_in_flight must be at least 1".into()));
         }
         if self.port == 0 {
             return Err(Error::Config("port 0 is not a valid port".into()));
@@ -361,7 +392,8 @@ impl DatabaseConfig {
     pub fn max_lifetime(&self) -> Option<Duration> {
         self.max_lifetime
     }
-    /// Server-side limit per statement. Default: none.
+    /// Default deadline of every call (lane permit, connection, statement); a statement still
+    /// running when it fires is cancelled on the server. Default: none.
     pub fn statement_timeout(&self) -> Option<Duration> {
         self.statement_timeout
     }
@@ -464,7 +496,8 @@ impl DatabaseConfig {
         self.idle_check_after = after;
         self
     }
-    /// Sets the server-side statement timeout for every session.
+    /// Sets the default deadline of every call; override per call with
+    /// [`Executor::with_timeout`](crate::Executor::with_timeout).
     #[must_use]
     pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
@@ -494,6 +527,44 @@ impl DatabaseConfig {
         self.application_name = Some(name.into());
         self
     }
+    /// Limits statements in flight across all lanes, separately from the pool size.
+    #[must_use]
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = Some(n);
+        self
+    }
+
+    /// Limits the default lane (calls that name no lane). Default: unlimited.
+    #[must_use]
+    pub fn with_default_lane(mut self, lane: Lane) -> Self {
+        self.default_lane = Some(lane);
+        self
+    }
+
+    /// Adds a named lane (bulkhead): calls through
+    /// [`Executor::lane`](crate::Executor::lane)`(name)` share its limits, so a slow report
+    /// cannot take every connection.
+    #[must_use]
+    pub fn with_lane(mut self, name: impl Into<String>, lane: Lane) -> Self {
+        let name = name.into();
+        self.lanes.retain(|(n, _)| *n != name);
+        self.lanes.push((name, lane));
+        self
+    }
+
+    /// Sets how connect failures are retried, and the default for
+    /// [`Database::transaction_with_retry`](crate::Database::transaction_with_retry).
+    #[must_use]
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The retry policy. Default: 5 attempts, 20 ms to 1 s backoff, 10 s in all.
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
     /// Runs `hook` on every new connection before it joins the pool, e.g. to
     /// `SET TIME ZONE 'UTC'`. A failing hook fails the connect.
     ///

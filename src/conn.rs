@@ -17,6 +17,7 @@ use tokio::sync::Mutex;
 use crate::backend::{Canceller, RawConn};
 use crate::dialect::may_change_session;
 use crate::error::{Backend, Error, Result};
+use crate::limit::{LaneState, Permits};
 use crate::pool::Manager;
 use crate::row::FromRow;
 use crate::tx::{Transaction, TxOptions};
@@ -346,11 +347,21 @@ pub(crate) fn savepoint_name(depth: u32) -> String {
 #[allow(missing_debug_implementations)]
 pub struct Lease {
     obj: Option<Object<Manager>>,
+    /// Released after the connection is back in the pool (fields drop after `drop`).
+    _permits: Permits,
 }
 
 impl Lease {
     pub(crate) fn new(obj: Object<Manager>) -> Self {
-        Lease { obj: Some(obj) }
+        Lease {
+            obj: Some(obj),
+            _permits: Permits::default(),
+        }
+    }
+
+    pub(crate) fn with_permits(mut self, permits: Permits) -> Self {
+        self._permits = permits;
+        self
     }
 
     /// The session. Fails only after the lease was given up, which weir never does while the
@@ -407,6 +418,8 @@ impl Drop for Lease {
 pub struct Connection {
     pub(crate) lease: Mutex<Lease>,
     backend: Backend,
+    pub(crate) lane: Arc<LaneState>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -418,10 +431,17 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(lease: Lease, backend: Backend) -> Self {
+    pub(crate) fn new(
+        lease: Lease,
+        backend: Backend,
+        lane: Arc<LaneState>,
+        timeout: Option<Duration>,
+    ) -> Self {
         Connection {
             lease: Mutex::new(lease),
             backend,
+            lane,
+            timeout,
         }
     }
 
@@ -455,6 +475,8 @@ impl Connection {
             crate::tx::TxConn::Borrowed(&self.lease),
             options,
             self.backend,
+            Arc::clone(&self.lane),
+            self.timeout,
         )
         .await
     }

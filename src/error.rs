@@ -77,12 +77,39 @@ pub enum Error {
         max_size: usize,
     },
 
-    /// The statement ran longer than its timeout; it was cancelled on the server.
-    #[error("query timed out after {after:?}")]
+    /// The call's deadline (`statement_timeout`, or a per-call `with_timeout`) fired. A
+    /// statement that was running was cancelled on the server.
+    #[error("query timed out after {after:?} while {phase}")]
     QueryTimeout {
         /// The timeout that fired.
         after: Duration,
+        /// What the call was doing when it fired.
+        phase: CallPhase,
     },
+
+    /// The lane's queue was full: the call was refused at once instead of waiting (load
+    /// shedding). Nothing was sent to the server.
+    #[error("lane `{lane}` is full ({queued} calls already waiting): call shed")]
+    Shed {
+        /// The lane.
+        lane: String,
+        /// Calls waiting when this one arrived.
+        queued: usize,
+    },
+
+    /// The call waited longer than its lane's queue timeout for a permit. Nothing was sent.
+    #[error("waited {waited:?} for a permit of lane `{lane}`")]
+    QueueTimeout {
+        /// The lane.
+        lane: String,
+        /// The queue timeout that fired.
+        waited: Duration,
+    },
+
+    /// The connection failed or timed out while `COMMIT` was in flight: the transaction may or
+    /// may not have been committed. Never retried by weir; check, then decide.
+    #[error("commit outcome unknown: {0}")]
+    CommitOutcomeUnknown(String),
 
     /// A unique or primary key constraint was violated.
     #[error("unique violation: {0}")]
@@ -161,6 +188,27 @@ pub enum Error {
     /// The driver reported something weir does not classify further.
     #[error("driver error: {0}")]
     Driver(String),
+}
+
+/// The phase a call was in, for [`Error::QueryTimeout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPhase {
+    /// Waiting for a lane permit.
+    Queue = 0,
+    /// Waiting for or opening a connection.
+    Acquire = 1,
+    /// Running the statement.
+    Execute = 2,
+}
+
+impl fmt::Display for CallPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CallPhase::Queue => "waiting for a lane permit",
+            CallPhase::Acquire => "waiting for a connection",
+            CallPhase::Execute => "running the statement",
+        })
+    }
 }
 
 /// What kind of failure a [`Error::Connect`] is.
@@ -305,6 +353,8 @@ impl Error {
             Error::Unreachable { .. }
             | Error::PoolTimeout { .. }
             | Error::QueryTimeout { .. }
+            | Error::QueueTimeout { .. }
+            | Error::Shed { .. }
             | Error::ConnectionLost(_) => true,
             Error::Database(e) => matches!(
                 e.kind(),
@@ -320,8 +370,24 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         matches!(
             self,
-            Error::Unreachable { .. } | Error::PoolTimeout { .. } | Error::QueryTimeout { .. }
+            Error::Unreachable { .. }
+                | Error::PoolTimeout { .. }
+                | Error::QueryTimeout { .. }
+                | Error::QueueTimeout { .. }
         )
+    }
+
+    /// Whether retrying the whole transaction could succeed: a serialization failure, a
+    /// deadlock, or a lock wait timeout.
+    pub fn is_retryable_transaction_error(&self) -> bool {
+        self.as_database_error().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                DatabaseErrorKind::SerializationFailure
+                    | DatabaseErrorKind::Deadlock
+                    | DatabaseErrorKind::LockTimeout
+            )
+        })
     }
 
     /// Whether a unique or primary key constraint was violated.

@@ -2,15 +2,22 @@
 //!
 //! Write `async fn f(db: &impl Executor)` once and call it with any of them. Every method takes
 //! `&self`: on the pool, a statement borrows a connection only for its own duration.
+//!
+//! Every call goes through the same steps, whatever the backend: lane permit, connection,
+//! statement, all under one deadline, with the outcome counted per lane. That policy lives here
+//! and in [`crate::limit`]; the backend adapters only do I/O.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::{pin_mut, StreamExt};
 use tokio::sync::MutexGuard;
 
 use crate::conn::{Conn, Connection, Lease};
-use crate::error::{Error, Result};
+use crate::error::{CallPhase, Result};
+use crate::limit::{with_deadline, CallRecord, LaneState, PhaseCell};
 use crate::pool::Database;
 use crate::row::FromRow;
 use crate::tx::Transaction;
@@ -35,9 +42,54 @@ impl SessionGuard for MutexGuard<'_, Lease> {
     }
 }
 
+/// The settings one call runs under: its lane, its deadline, and the phase it is in. Internal.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CallScope<'a> {
+    pub(crate) lane: &'a LaneState,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) phase: PhaseCell,
+}
+
+impl<'a> CallScope<'a> {
+    pub(crate) fn new(lane: &'a LaneState, timeout: Option<Duration>) -> Self {
+        CallScope {
+            lane,
+            timeout,
+            phase: PhaseCell::default(),
+        }
+    }
+}
+
+/// Per-call overrides requested through [`Executor::lane`] and [`Executor::with_timeout`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub(crate) lane: Option<Arc<str>>,
+    pub(crate) timeout: Option<Option<Duration>>,
+}
+
+/// Runs one call: scope, deadline, session, statement, outcome.
+macro_rules! call {
+    ($exec:expr, |$conn:ident| $op:expr) => {{
+        let scope = $exec.scope(&Overrides::default())?;
+        let record = CallRecord::start(scope.lane);
+        let r = with_deadline(scope.timeout, &scope.phase, async {
+            let mut guard = $exec.session(&scope).await?;
+            scope.phase.set(CallPhase::Execute);
+            let $conn = guard.session()?;
+            $op.await
+        })
+        .await;
+        record.finish(&r);
+        r
+    }};
+}
+
 /// Runs SQL with `$1..$n` placeholders on either backend.
 ///
-/// Implemented by [`Database`] (the pool), [`Connection`] and [`Transaction`].
+/// Implemented by [`Database`] (the pool), [`Connection`], [`Transaction`], and [`Scoped`]
+/// (any of them with a lane or a timeout of its own).
 pub trait Executor: Send + Sync {
     /// What holds the session during one call.
     #[doc(hidden)]
@@ -45,26 +97,66 @@ pub trait Executor: Send + Sync {
     where
         Self: 'a;
 
-    /// Gets the session for one call (from the pool, or the connection's own).
+    /// The lane and deadline a call runs under.
     #[doc(hidden)]
-    fn session(&self) -> impl Future<Output = Result<Self::Guard<'_>>> + Send;
+    fn scope(&self, overrides: &Overrides) -> Result<CallScope<'_>>;
+
+    /// Gets the session for one call: lane permit and connection on the pool, the connection's
+    /// own session elsewhere.
+    #[doc(hidden)]
+    fn session<'a>(
+        &'a self,
+        scope: &'a CallScope<'a>,
+    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 'a;
+
+    /// Runs calls through this executor with their own deadline, covering lane permit,
+    /// connection and statement; a statement still running when it fires is cancelled on the
+    /// server and the call fails with [`Error::QueryTimeout`](crate::Error::QueryTimeout).
+    fn with_timeout(&self, timeout: Duration) -> Scoped<'_, Self>
+    where
+        Self: Sized,
+    {
+        Scoped {
+            inner: self,
+            overrides: Overrides {
+                lane: None,
+                timeout: Some(Some(timeout)),
+            },
+        }
+    }
+
+    /// Runs calls through this executor in the named lane (see
+    /// [`DatabaseConfig::with_lane`](crate::DatabaseConfig::with_lane)). On a connection or a
+    /// transaction, which already hold their permit, the lane only labels the statistics.
+    fn lane(&self, name: &str) -> Scoped<'_, Self>
+    where
+        Self: Sized,
+    {
+        Scoped {
+            inner: self,
+            overrides: Overrides {
+                lane: Some(name.into()),
+                timeout: None,
+            },
+        }
+    }
 
     /// Runs a statement and returns the number of rows it affected.
     ///
     /// # Errors
-    /// Acquire, parameter and server errors; see [`Error`].
+    /// Acquire, limit, parameter and server errors; see [`Error`](crate::Error).
     fn execute<P: Params>(&self, sql: &str, params: P) -> impl Future<Output = Result<u64>> + Send {
         async move {
             let params = params.to_params();
-            let mut guard = self.session().await?;
-            guard.session()?.execute(sql, &params).await
+            call!(self, |conn| conn.execute(sql, &params))
         }
     }
 
     /// Runs a query and collects every row.
     ///
     /// # Errors
-    /// As [`execute`](Self::execute), plus [`Error::Decode`] for a row that does not fit `T`.
+    /// As [`execute`](Self::execute), plus [`Error::Decode`](crate::Error::Decode) for a row
+    /// that does not fit `T`.
     fn fetch_all<T: FromRow + Send, P: Params>(
         &self,
         sql: &str,
@@ -72,15 +164,15 @@ pub trait Executor: Send + Sync {
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
         async move {
             let params = params.to_params();
-            let mut guard = self.session().await?;
-            guard.session()?.fetch_all(sql, &params).await
+            call!(self, |conn| conn.fetch_all(sql, &params))
         }
     }
 
     /// Runs a query and returns its first row; further rows are read and dropped.
     ///
     /// # Errors
-    /// [`Error::RowNotFound`] when there is no row; otherwise as [`fetch_all`](Self::fetch_all).
+    /// [`Error::RowNotFound`](crate::Error::RowNotFound) when there is no row; otherwise as
+    /// [`fetch_all`](Self::fetch_all).
     fn fetch_one<T: FromRow + Send, P: Params>(
         &self,
         sql: &str,
@@ -89,7 +181,7 @@ pub trait Executor: Send + Sync {
         async move {
             self.fetch_optional(sql, params)
                 .await?
-                .ok_or(Error::RowNotFound)
+                .ok_or(crate::Error::RowNotFound)
         }
     }
 
@@ -104,15 +196,15 @@ pub trait Executor: Send + Sync {
     ) -> impl Future<Output = Result<Option<T>>> + Send {
         async move {
             let params = params.to_params();
-            let mut guard = self.session().await?;
-            guard.session()?.fetch_optional(sql, &params).await
+            call!(self, |conn| conn.fetch_optional(sql, &params))
         }
     }
 
     /// Runs a query and decodes the first column of its first row.
     ///
     /// # Errors
-    /// [`Error::RowNotFound`] when there is no row; otherwise as [`fetch_all`](Self::fetch_all).
+    /// [`Error::RowNotFound`](crate::Error::RowNotFound) when there is no row; otherwise as
+    /// [`fetch_all`](Self::fetch_all).
     fn fetch_scalar<T: Decode + Send, P: Params>(
         &self,
         sql: &str,
@@ -120,15 +212,16 @@ pub trait Executor: Send + Sync {
     ) -> impl Future<Output = Result<T>> + Send {
         async move {
             let params = params.to_params();
-            let mut guard = self.session().await?;
-            guard.session()?.fetch_scalar(sql, &params).await
+            call!(self, |conn| conn.fetch_scalar(sql, &params))
         }
     }
 
     /// Streams rows as the server sends them, without buffering the result.
     ///
-    /// The connection is held until the stream ends or is dropped; a stream dropped early has
-    /// its statement cancelled on the server and its connection discarded.
+    /// The connection (and lane permit) is held until the stream ends or is dropped; a stream
+    /// dropped early has its statement cancelled on the server and its connection discarded.
+    /// The call deadline covers getting the connection, not reading the rows: the caller
+    /// decides how long to read.
     fn fetch_stream<'a, T: FromRow + Send + 'a, P: Params + 'a>(
         &'a self,
         sql: &'a str,
@@ -136,11 +229,31 @@ pub trait Executor: Send + Sync {
     ) -> impl Stream<Item = Result<T>> + Send + 'a {
         async_stream::try_stream! {
             let params = params.to_params();
-            let mut guard = self.session().await?;
+            let scope = self.scope(&Overrides::default())?;
+            let mut record = Some(CallRecord::start(scope.lane));
+            let session = with_deadline(scope.timeout, &scope.phase, self.session(&scope)).await;
+            let mut guard = match session {
+                Ok(guard) => guard,
+                Err(e) => {
+                    if let Some(r) = record.take() {
+                        r.fail(&e);
+                    }
+                    Err(e)?
+                }
+            };
+            scope.phase.set(CallPhase::Execute);
             let rows = guard.session()?.fetch_stream::<T>(sql, &params);
             pin_mut!(rows);
             while let Some(row) = rows.next().await {
+                if let Err(e) = &row {
+                    if let Some(r) = record.take() {
+                        r.fail(e);
+                    }
+                }
                 yield row?;
+            }
+            if let Some(r) = record.take() {
+                r.finish(&Ok(()));
             }
         }
     }
@@ -149,15 +262,34 @@ pub trait Executor: Send + Sync {
 impl Executor for Database {
     type Guard<'a> = Lease;
 
-    fn session(&self) -> impl Future<Output = Result<Lease>> + Send {
-        self.lease()
+    fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
+        let lane = self.limits().lane(o.lane.as_deref())?;
+        Ok(CallScope::new(
+            lane,
+            o.timeout.unwrap_or(self.config().statement_timeout),
+        ))
+    }
+
+    fn session<'a>(
+        &'a self,
+        scope: &'a CallScope<'a>,
+    ) -> impl Future<Output = Result<Lease>> + Send + 'a {
+        self.lease_for(scope)
     }
 }
 
 impl Executor for Connection {
     type Guard<'a> = MutexGuard<'a, Lease>;
 
-    async fn session(&self) -> Result<MutexGuard<'_, Lease>> {
+    fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
+        Ok(CallScope::new(
+            &self.lane,
+            o.timeout.unwrap_or(self.timeout),
+        ))
+    }
+
+    async fn session<'a>(&'a self, scope: &'a CallScope<'a>) -> Result<MutexGuard<'a, Lease>> {
+        scope.phase.set(CallPhase::Acquire);
         Ok(self.lease.lock().await)
     }
 }
@@ -168,7 +300,15 @@ impl Executor for Transaction<'_> {
     where
         Self: 'a;
 
-    async fn session(&self) -> Result<MutexGuard<'_, Lease>> {
+    fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
+        Ok(CallScope::new(
+            self.lane(),
+            o.timeout.unwrap_or(self.timeout()),
+        ))
+    }
+
+    async fn session<'a>(&'a self, scope: &'a CallScope<'a>) -> Result<MutexGuard<'a, Lease>> {
+        scope.phase.set(CallPhase::Acquire);
         Ok(self.lock().await)
     }
 }
@@ -179,7 +319,45 @@ impl<E: Executor> Executor for &E {
     where
         Self: 'a;
 
-    fn session(&self) -> impl Future<Output = Result<Self::Guard<'_>>> + Send {
-        (**self).session()
+    fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
+        (**self).scope(o)
+    }
+
+    fn session<'a>(
+        &'a self,
+        scope: &'a CallScope<'a>,
+    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 'a {
+        (**self).session(scope)
+    }
+}
+
+/// An executor with a lane or a deadline of its own; see [`Executor::with_timeout`] and
+/// [`Executor::lane`]. The two combine: `db.lane("reports").with_timeout(d)`.
+#[derive(Debug)]
+pub struct Scoped<'e, E> {
+    inner: &'e E,
+    overrides: Overrides,
+}
+
+impl<E: Executor> Executor for Scoped<'_, E> {
+    type Guard<'a>
+        = E::Guard<'a>
+    where
+        Self: 'a;
+
+    fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
+        // The innermost request wins: `db.with_timeout(a).with_timeout(b)` runs under `b`.
+        let merged = Overrides {
+            lane: o.lane.clone().or_else(|| self.overrides.lane.clone()),
+            timeout: o.timeout.or(self.overrides.timeout),
+        };
+        self.inner.scope(&merged)
+    }
+
+    fn session<'a>(
+        &'a self,
+        scope: &'a CallScope<'a>,
+    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 'a {
+        self.inner.session(scope)
     }
 }

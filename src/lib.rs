@@ -9,6 +9,9 @@
 //!   `fetch_optional`, `fetch_scalar`, `fetch_stream`, on the pool, a [`Connection`] or a
 //!   [`Transaction`] alike.
 //! - `conn`: a checked-out session and the rules for giving it back to the pool.
+//! - [`limit`]: lanes (bulkheads) that bound statements in flight and shed load; call deadlines.
+//! - [`retry`]: backoff with full jitter; what is retried and what never is.
+//! - [`stats`]: outcome counts and latency per lane, also through the `metrics` facade.
 //! - [`tx`]: [`Transaction`]s, savepoints by nesting, isolation and read-only options.
 //! - [`types`]: [`Encode`] for parameters, [`Decode`] for columns, [`Value`] for any column.
 //! - [`row`]: [`Row`] wraps the driver's row; [`FromRow`] builds structs and tuples from it.
@@ -82,8 +85,11 @@ pub mod dialect;
 pub mod error;
 pub mod executor;
 mod hook;
+pub mod limit;
 pub mod pool;
+pub mod retry;
 pub mod row;
+pub mod stats;
 pub mod testing;
 #[cfg(feature = "tls")]
 mod tls;
@@ -93,11 +99,16 @@ pub mod types;
 pub use config::{DatabaseConfig, HookFuture, SslMode};
 pub use conn::Connection;
 pub use dialect::quote_identifier;
-pub use error::{Backend, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
-pub use executor::Executor;
+pub use error::{
+    Backend, CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result,
+};
+pub use executor::{Executor, Scoped};
 pub use hook::SessionRef;
-pub use pool::{Database, PoolStatus};
+pub use limit::Lane;
+pub use pool::{BoxFuture, Database, PoolStatus};
+pub use retry::RetryPolicy;
 pub use row::{Column, ColumnIndex, FromRow, Row};
+pub use stats::{LaneSnapshot, Stats};
 pub use tx::{AccessMode, IsolationLevel, Transaction, TxOptions};
 pub use types::{Decode, Encode, Param, Params, Value};
 /// Derives [`FromRow`] for a struct: named fields by column name (`#[weir(rename = "..")]`,
@@ -107,4 +118,5 @@ pub use weir_macros::FromRow;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::conn::{Conn, Lease};
+    pub use crate::executor::{CallScope, Overrides};
 }

@@ -13,11 +13,14 @@ use deadpool::managed::{
     self, Metrics, PoolError, RecycleError, RecycleResult, TimeoutType, Timeouts,
 };
 
-use crate::backend::Connector;
+use crate::backend::{Canceller, Connector};
 use crate::config::{AfterConnect, DatabaseConfig};
 use crate::conn::{Conn, Connection, Lease};
-use crate::error::{Backend, Error, Result};
+use crate::error::{Backend, CallPhase, Error, Result};
+use crate::executor::CallScope;
 use crate::hook::SessionRef;
+use crate::limit::{with_deadline, LaneState, Limits};
+use crate::stats::Stats;
 use crate::tx::{Transaction, TxConn, TxOptions};
 
 /// Creates and checks connections for deadpool.
@@ -32,6 +35,8 @@ pub(crate) struct Manager {
     /// Connects under way: an acquire that times out while one runs is an outage, not saturation.
     connecting: AtomicUsize,
     last_connect_error: Mutex<Option<String>>,
+    /// Cancel handles of every open connection, for `close` to stop what outlives its grace.
+    live: Mutex<Vec<Weak<Canceller>>>,
 }
 
 impl Manager {
@@ -43,6 +48,13 @@ impl Manager {
 
     fn last_connect_error(&self) -> Option<String> {
         self.last_connect_error.lock().ok().and_then(|l| l.clone())
+    }
+
+    fn live_cancellers(&self) -> Vec<Arc<Canceller>> {
+        self.live
+            .lock()
+            .map(|l| l.iter().filter_map(Weak::upgrade).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -95,6 +107,10 @@ impl managed::Manager for Manager {
         if let Ok(mut last) = self.last_connect_error.lock() {
             *last = None;
         }
+        if let Ok(mut live) = self.live.lock() {
+            live.retain(|c| c.strong_count() > 0);
+            live.push(Arc::downgrade(&conn.canceller));
+        }
         Ok(conn)
     }
 
@@ -121,6 +137,9 @@ impl managed::Manager for Manager {
 
 pub(crate) type Pool = managed::Pool<Manager>;
 
+/// A boxed future, as [`Database::transaction_with_retry`] closures return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// A snapshot of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
@@ -139,6 +158,7 @@ pub struct PoolStatus {
 struct Shared {
     pool: Pool,
     config: DatabaseConfig,
+    limits: Limits,
     closed: AtomicBool,
     maintenance: Option<tokio::task::AbortHandle>,
 }
@@ -209,6 +229,7 @@ impl Database {
             target: config.target(),
             connecting: AtomicUsize::new(0),
             last_connect_error: Mutex::new(None),
+            live: Mutex::new(Vec::new()),
         };
         let pool = Pool::builder(manager)
             .max_size(config.max_size)
@@ -220,8 +241,10 @@ impl Database {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| Error::Config(format!("pool: {e}")))?;
+        let limits = Limits::new(config.max_in_flight, config.default_lane, &config.lanes);
         let mut shared = Arc::new(Shared {
             pool,
+            limits,
             config,
             closed: AtomicBool::new(false),
             maintenance: None,
@@ -263,7 +286,17 @@ impl Database {
     /// [`Error::PoolTimeout`] when the pool stays saturated, [`Error::Unreachable`] or
     /// [`Error::Connect`] when no connection can be opened, [`Error::PoolClosed`].
     pub async fn acquire(&self) -> Result<Connection> {
-        Ok(Connection::new(self.lease().await?, self.backend()))
+        let (lease, lane, timeout) = self.lease_default_lane().await?;
+        Ok(Connection::new(lease, self.backend(), lane, timeout))
+    }
+
+    /// A lease holding a default-lane permit, for a connection or transaction of its own.
+    async fn lease_default_lane(&self) -> Result<(Lease, Arc<LaneState>, Option<Duration>)> {
+        let lane = Arc::clone(self.limits().lane(None)?);
+        let timeout = self.config().statement_timeout;
+        let scope = CallScope::new(&lane, timeout);
+        let lease = with_deadline(timeout, &scope.phase, self.lease_for(&scope)).await?;
+        Ok((lease, lane, timeout))
     }
 
     /// Starts a transaction on a connection of its own.
@@ -279,22 +312,143 @@ impl Database {
     /// # Errors
     /// As [`begin`](Self::begin).
     pub async fn begin_with(&self, options: TxOptions) -> Result<Transaction<'static>> {
-        let lease = self.lease().await?;
+        let (lease, lane, timeout) = self.lease_default_lane().await?;
         Transaction::begin_on(
             TxConn::Owned(Box::new(tokio::sync::Mutex::new(lease))),
             options,
             self.backend(),
+            lane,
+            timeout,
         )
         .await
+    }
+
+    /// Runs `work` in a transaction and commits it; when the server aborts the transaction for
+    /// a serialization failure, a deadlock or a lock wait timeout, rolls back and runs `work`
+    /// again, with the configured [`RetryPolicy`](crate::RetryPolicy)'s backoff.
+    ///
+    /// `work` may therefore run more than once: keep side effects outside the database out of
+    /// it. A failure while `COMMIT` is in flight is [`Error::CommitOutcomeUnknown`] and is not
+    /// retried.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &weir::Database) -> weir::Result<()> {
+    /// use weir::Executor;
+    /// db.transaction_with_retry(|tx| Box::pin(async move {
+    ///     tx.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", (10, 1)).await?;
+    ///     tx.execute("UPDATE accounts SET balance = balance + $1 WHERE id = $2", (10, 2)).await?;
+    ///     Ok(())
+    /// })).await
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The last attempt's error once the policy gives up, or the first error that is not a
+    /// retryable transaction conflict.
+    pub async fn transaction_with_retry<T, F>(&self, mut work: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'t> FnMut(&'t Transaction<'static>) -> BoxFuture<'t, Result<T>> + Send,
+    {
+        let policy = self.config().retry;
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let tx = self.begin().await?;
+            let outcome = match work(&tx).await {
+                Ok(value) => tx.commit().await.map(|()| value),
+                Err(e) => {
+                    // Release the locks now, before any retry competes for them again.
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            };
+            match outcome {
+                Err(e) if e.is_retryable_transaction_error() => {
+                    let Some(pause) = policy.backoff(attempt, started) else {
+                        return Err(e);
+                    };
+                    if let Ok(lane) = self.limits().lane(None) {
+                        lane.stats.record_retry(&lane.name);
+                    }
+                    tracing::debug!(attempt, "transaction conflict, retrying: {e}");
+                    tokio::time::sleep(pause).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Outcome counts and latency per lane, and what each lane has in flight and waiting.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            lanes: self
+                .limits()
+                .all()
+                .map(|l| l.stats.snapshot(&l.name, l.in_flight(), l.waiting()))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Takes the scope's lane permit, then a connection, retrying refused connects.
+    pub(crate) async fn lease_for(&self, scope: &CallScope<'_>) -> Result<Lease> {
+        if self.is_closed() {
+            return Err(Error::PoolClosed);
+        }
+        scope.phase.set(CallPhase::Queue);
+        let permits = self.limits().admit(scope.lane).await?;
+        scope.phase.set(CallPhase::Acquire);
+        let policy = self.config().retry;
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.lease().await {
+                Ok(lease) => return Ok(lease.with_permits(permits)),
+                // Nothing was sent: a refused connect is safe to try again.
+                Err(
+                    e @ Error::Connect {
+                        kind: crate::ConnectErrorKind::Network,
+                        ..
+                    },
+                ) => match policy.backoff(attempt, started) {
+                    Some(pause) => {
+                        scope.lane.stats.record_retry(&scope.lane.name);
+                        tokio::time::sleep(pause).await;
+                    }
+                    None => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Stops new work at once ([`Error::PoolClosed`]), waits up to `grace` for checked-out
     /// connections to come back, then closes every connection.
     pub async fn close(&self, grace: Duration) {
         self.shared.closed.store(true, Ordering::SeqCst);
+        self.limits().close();
         let deadline = Instant::now() + grace;
         while self.status().in_use > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if self.status().in_use > 0 {
+            // Past the grace period: stop what still runs, on the server.
+            let cancels = self.shared.pool.manager().live_cancellers();
+            tracing::warn!(
+                in_use = self.status().in_use,
+                "close: grace period over, cancelling statements still running"
+            );
+            let timeout = self.config().cleanup_timeout;
+            futures_util::future::join_all(cancels.iter().map(|c| async move {
+                let _ = tokio::time::timeout(timeout, c.cancel()).await;
+            }))
+            .await;
         }
         self.shared.pool.close();
     }

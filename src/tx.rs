@@ -5,10 +5,14 @@
 //! is reused (or the connection is discarded if that rollback fails or takes longer than the
 //! cleanup timeout).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::conn::Lease;
 use crate::error::{Backend, Error, Result};
+use crate::limit::LaneState;
 
 /// Transaction isolation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +130,8 @@ pub struct Transaction<'c> {
     depth: u32,
     backend: Backend,
     finished: bool,
+    lane: Arc<LaneState>,
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -142,6 +148,8 @@ impl<'c> Transaction<'c> {
         conn: TxConn<'c>,
         options: TxOptions,
         backend: Backend,
+        lane: Arc<LaneState>,
+        timeout: Option<Duration>,
     ) -> Result<Transaction<'c>> {
         let depth = conn.mutex().lock().await.conn()?.begin(&options).await?;
         Ok(Transaction {
@@ -149,7 +157,17 @@ impl<'c> Transaction<'c> {
             depth,
             backend,
             finished: false,
+            lane,
+            timeout,
         })
+    }
+
+    pub(crate) fn lane(&self) -> &LaneState {
+        &self.lane
+    }
+
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     pub(crate) async fn lock(&self) -> MutexGuard<'_, Lease> {
@@ -175,6 +193,8 @@ impl<'c> Transaction<'c> {
             TxConn::Borrowed(self.conn.mutex()),
             TxOptions::default(),
             self.backend,
+            Arc::clone(&self.lane),
+            self.timeout,
         )
         .await
     }
@@ -186,7 +206,13 @@ impl<'c> Transaction<'c> {
     pub async fn commit(mut self) -> Result<()> {
         let r = self.lock().await.conn()?.commit(self.depth).await;
         self.finished = r.is_ok();
-        r
+        match r {
+            // The COMMIT may have reached the server and taken effect before the link broke.
+            Err(Error::ConnectionLost(why)) if self.depth == 1 => {
+                Err(Error::CommitOutcomeUnknown(why))
+            }
+            r => r,
+        }
     }
 
     /// Rolls back (or, nested, rolls back to the savepoint).

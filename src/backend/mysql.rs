@@ -22,8 +22,10 @@ pub(crate) struct MyConnector {
     plain: Option<Opts>,
     server_has_no_tls: AtomicBool,
     target: String,
-    statement_timeout: Option<std::time::Duration>,
     rewrites: Arc<RewriteCache>,
+    /// Bounds the side connections cancels open at once, so a burst of cancellations cannot
+    /// exhaust the server's connection slots.
+    cancel_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl MyConnector {
@@ -66,8 +68,8 @@ impl MyConnector {
             plain,
             server_has_no_tls: AtomicBool::new(false),
             target: cfg.target(),
-            statement_timeout: cfg.statement_timeout,
             rewrites: Arc::new(RewriteCache::default()),
+            cancel_slots: Arc::new(tokio::sync::Semaphore::new(4)),
         })
     }
 
@@ -92,25 +94,10 @@ impl MyConnector {
         conn.query_drop("SET SESSION session_track_state_change = ON")
             .await
             .map_err(map_error)?;
-        if let Some(limit) = self.statement_timeout {
-            // MariaDB and MySQL name this limit differently, and MySQL's applies to SELECT only.
-            let version: Option<String> = conn
-                .query_first("SELECT VERSION()")
-                .await
-                .map_err(map_error)?;
-            let sql = if version.is_some_and(|v| v.contains("MariaDB")) {
-                format!(
-                    "SET SESSION max_statement_time = {:.3}",
-                    limit.as_secs_f64()
-                )
-            } else {
-                format!("SET SESSION max_execution_time = {}", limit.as_millis())
-            };
-            conn.query_drop(sql).await.map_err(map_error)?;
-        }
         let cancel = MyCanceller {
             opts: opts.clone(),
             id: conn.id(),
+            slots: Arc::clone(&self.cancel_slots),
         };
         Ok(MyConn {
             conn,
@@ -137,10 +124,12 @@ pub(crate) struct MyConn {
 pub(crate) struct MyCanceller {
     opts: Opts,
     id: u32,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl MyCanceller {
     pub(crate) async fn cancel(&self) -> Result<()> {
+        let _slot = self.slots.acquire().await.map_err(|_| Error::PoolClosed)?;
         let mut side = Conn::new(self.opts.clone()).await.map_err(map_error)?;
         // The id is the server's own connection number, not user input.
         let r = side.query_drop(format!("KILL QUERY {}", self.id)).await;

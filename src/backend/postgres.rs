@@ -48,9 +48,6 @@ impl PgConnector {
         if let Some(name) = &cfg.application_name {
             pg.application_name(name);
         }
-        if let Some(t) = cfg.statement_timeout {
-            pg.options(format!("-c statement_timeout={}", t.as_millis()));
-        }
         let tls = match cfg.ssl_mode {
             SslMode::Disable => PgTls::None,
             #[cfg(not(feature = "tls"))]

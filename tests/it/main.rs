@@ -5,6 +5,7 @@ mod common;
 
 mod connect;
 mod errors;
+mod flow;
 mod pool;
 mod queries;
 mod session;
