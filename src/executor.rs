@@ -14,6 +14,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use futures_util::{pin_mut, StreamExt};
 use tokio::sync::MutexGuard;
+use tracing::Instrument;
 
 use crate::conn::{Conn, Connection, Lease};
 use crate::error::{CallPhase, Result};
@@ -69,17 +70,27 @@ pub struct Overrides {
     pub(crate) timeout: Option<Option<Duration>>,
 }
 
-/// Runs one call: scope, deadline, session, statement, outcome.
+/// Runs one call: scope, deadline, session, statement, outcome. Spans are at DEBUG, which
+/// is also the only level that records the SQL text; parameter values are never recorded.
 macro_rules! call {
-    ($exec:expr, |$conn:ident| $op:expr) => {{
+    ($exec:expr, $sql:expr, |$conn:ident| $op:expr) => {{
         let scope = $exec.scope(&Overrides::default())?;
         let record = CallRecord::start(scope.lane);
-        let r = with_deadline(scope.timeout, &scope.phase, async {
-            let mut guard = $exec.session(&scope).await?;
-            scope.phase.set(CallPhase::Execute);
-            let $conn = guard.session()?;
-            $op.await
-        })
+        let span = tracing::debug_span!("weir.call", lane = %scope.lane.name, sql = $sql);
+        let r = with_deadline(
+            scope.timeout,
+            &scope.phase,
+            async {
+                let mut guard = $exec
+                    .session(&scope)
+                    .instrument(tracing::debug_span!("weir.acquire"))
+                    .await?;
+                scope.phase.set(CallPhase::Execute);
+                let $conn = guard.session()?;
+                $op.instrument(tracing::debug_span!("weir.execute")).await
+            }
+            .instrument(span),
+        )
         .await;
         record.finish(&r);
         r
@@ -148,7 +159,7 @@ pub trait Executor: Send + Sync {
     fn execute<P: Params>(&self, sql: &str, params: P) -> impl Future<Output = Result<u64>> + Send {
         async move {
             let params = params.to_params();
-            call!(self, |conn| conn.execute(sql, &params))
+            call!(self, sql, |conn| conn.execute(sql, &params))
         }
     }
 
@@ -164,7 +175,7 @@ pub trait Executor: Send + Sync {
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
         async move {
             let params = params.to_params();
-            call!(self, |conn| conn.fetch_all(sql, &params))
+            call!(self, sql, |conn| conn.fetch_all(sql, &params))
         }
     }
 
@@ -196,7 +207,7 @@ pub trait Executor: Send + Sync {
     ) -> impl Future<Output = Result<Option<T>>> + Send {
         async move {
             let params = params.to_params();
-            call!(self, |conn| conn.fetch_optional(sql, &params))
+            call!(self, sql, |conn| conn.fetch_optional(sql, &params))
         }
     }
 
@@ -212,7 +223,7 @@ pub trait Executor: Send + Sync {
     ) -> impl Future<Output = Result<T>> + Send {
         async move {
             let params = params.to_params();
-            call!(self, |conn| conn.fetch_scalar(sql, &params))
+            call!(self, sql, |conn| conn.fetch_scalar(sql, &params))
         }
     }
 

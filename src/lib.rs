@@ -56,7 +56,20 @@
 //! `acquire_timeout` (default 30 s) bounds the whole wait for a connection, including opening
 //! one (`connect_timeout`, default 10 s). A saturated pool fails with [`Error::PoolTimeout`]; a
 //! server that cannot be reached with [`Error::Unreachable`] or [`Error::Connect`], carrying the
-//! last connection error. `statement_timeout` (default none) is enforced by the server.
+//! last connection error. `statement_timeout` (default none), or
+//! [`Executor::with_timeout`] per call, is one deadline over the whole call: lane permit,
+//! connection, statement. When it fires, a running statement is cancelled on the server and the
+//! call fails with [`Error::QueryTimeout`], naming the phase it was in.
+//!
+//! # Lanes and retries
+//!
+//! [`DatabaseConfig::with_lane`] declares a bulkhead: calls through [`Executor::lane`] share its
+//! limit on statements in flight, wait first come first served, and are shed
+//! ([`Error::Shed`]) when its queue is full or time out waiting ([`Error::QueueTimeout`]).
+//! weir retries on its own only connects that were refused; a statement that may have reached
+//! the server is never retried behind the caller's back.
+//! [`Database::transaction_with_retry`] re-runs a whole transaction on serialization
+//! failures and deadlocks; a failure during `COMMIT` is [`Error::CommitOutcomeUnknown`].
 //!
 //! # Cancellation
 //!
@@ -120,3 +133,8 @@ pub mod __private {
     pub use crate::conn::{Conn, Lease};
     pub use crate::executor::{CallScope, Overrides};
 }
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
