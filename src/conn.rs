@@ -202,6 +202,18 @@ impl Conn {
         self.finish(r)
     }
 
+    /// Runs several `;`-separated statements without parameters, through the simple (text)
+    /// protocol. What a script leaves in the session cannot be told from its first words, so
+    /// the connection is treated as changed and closed on return.
+    pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<()> {
+        self.settle().await?;
+        let in_flight = self.start()?;
+        self.session_changed = true;
+        let r = self.raw.simple(sql).await;
+        in_flight.disarm();
+        self.finish(r)
+    }
+
     pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.settle().await?;
         let in_flight = self.start_user(sql)?;

@@ -163,6 +163,18 @@ pub trait Executor: Send + Sync {
         }
     }
 
+    /// Runs several `;`-separated statements with no parameters and no rows (a schema script,
+    /// a migration), in one round trip through the simple query protocol. The connection it
+    /// ran on is closed afterwards rather than reused, since a script may change the session.
+    ///
+    /// # Errors
+    /// The first failing statement's error. On PostgreSQL a script is one implicit
+    /// transaction, so nothing of it remains; on MySQL the statements before the failing one
+    /// stay applied (unless the script runs inside a transaction and DDL did not commit it).
+    fn execute_script(&self, sql: &str) -> impl Future<Output = Result<()>> + Send {
+        async move { call!(self, sql, |conn| conn.execute_script(sql)) }
+    }
+
     /// Runs a query and collects every row.
     ///
     /// # Errors

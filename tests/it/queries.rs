@@ -14,6 +14,7 @@ both_backends!(
     dynamic_rows_expose_names_types_and_values,
     connection_keeps_its_session,
     cached_statement_survives_table_change,
+    scripts_run_several_statements,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -267,4 +268,31 @@ async fn cached_statement_survives_table_change(ctx: Ctx) {
     let after: Vec<weir::Row> = db.fetch_all("SELECT * FROM shifty", ()).await.unwrap();
     assert_eq!(after[0].len(), 2);
     assert_eq!(after[0].try_get::<String, _>("b").unwrap(), "x");
+}
+
+/// A multi-statement script runs in order on both backends; a failing statement stops it with
+/// the server's error.
+async fn scripts_run_several_statements(ctx: Ctx) {
+    ctx.db
+        .execute_script(
+            "CREATE TABLE s1 (x INT); INSERT INTO s1 VALUES (1); INSERT INTO s1 VALUES (2);\n\
+             CREATE TABLE s2 (y INT); INSERT INTO s2 SELECT x FROM s1;",
+        )
+        .await
+        .unwrap();
+    let n: i64 = ctx.db.fetch_scalar("SELECT COUNT(*) FROM s2", ()).await.unwrap();
+    assert_eq!(n, 2);
+    let err = ctx
+        .db
+        .execute_script("INSERT INTO s1 VALUES (3); INSERT INTO nowhere VALUES (1); INSERT INTO s1 VALUES (4)")
+        .await
+        .unwrap_err();
+    assert!(err.as_database_error().is_some(), "{err:?}");
+    let xs: Vec<(i32,)> = ctx.db.fetch_all("SELECT x FROM s1 ORDER BY x", ()).await.unwrap();
+    match ctx.backend {
+        // PostgreSQL runs a multi-statement query as one implicit transaction.
+        weir::Backend::Postgres => assert_eq!(xs, vec![(1,), (2,)]),
+        // MySQL keeps what ran before the failing statement.
+        weir::Backend::MySql => assert_eq!(xs, vec![(1,), (2,), (3,)]),
+    }
 }
