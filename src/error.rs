@@ -172,6 +172,21 @@ pub enum Error {
     #[error("an earlier statement on this connection was cancelled; its transaction is aborted")]
     Aborted,
 
+    /// An optimistic-locking update found the row changed (or gone) since it was read: the
+    /// caller's copy is stale. Nothing was written.
+    #[error("stale entity: `{table}` row {key} was changed or deleted since it was read")]
+    StaleEntity {
+        /// The entity's table.
+        table: String,
+        /// The row's key, as text.
+        key: String,
+    },
+
+    /// A migration could not be applied or verified: a failed script, a changed applied
+    /// migration, a dirty history row. The message says what to fix.
+    #[error("migration: {0}")]
+    Migration(String),
+
     /// The pool was closed; no new work is accepted.
     #[error("the pool is closed")]
     PoolClosed,
