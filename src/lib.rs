@@ -11,6 +11,7 @@
 //! - `conn`: a checked-out session and the rules for giving it back to the pool.
 //! - [`limit`]: lanes (bulkheads) that bound statements in flight and shed load; call deadlines.
 //! - [`retry`]: backoff with full jitter; what is retried and what never is.
+//! - [`listen`]: PostgreSQL `LISTEN`/`NOTIFY` on a connection outside the pool.
 //! - [`stats`]: outcome counts and latency per lane, also through the `metrics` facade.
 //! - [`tx`]: [`Transaction`]s, savepoints by nesting, isolation and read-only options.
 //! - [`types`]: [`Encode`] for parameters, [`Decode`] for columns, [`Value`] for any column.
@@ -99,6 +100,7 @@ pub mod error;
 pub mod executor;
 mod hook;
 pub mod limit;
+pub mod listen;
 pub mod pool;
 pub mod retry;
 pub mod row;
@@ -118,6 +120,7 @@ pub use error::{
 pub use executor::{Executor, Scoped};
 pub use hook::SessionRef;
 pub use limit::Lane;
+pub use listen::{Listener, Notification};
 pub use pool::{BoxFuture, Database, PoolStatus};
 pub use retry::RetryPolicy;
 pub use row::{Column, ColumnIndex, FromRow, Row};

@@ -380,6 +380,33 @@ impl Database {
         }
     }
 
+    /// Listens on PostgreSQL notification channels, on a connection of its own outside the
+    /// pool (it does not count against `pool_max_size`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] on MySQL/MariaDB, which have no `LISTEN`; connect errors otherwise.
+    pub async fn listen(&self, channels: &[&str]) -> Result<crate::listen::Listener> {
+        match &self.shared.pool.manager().connector {
+            #[cfg(feature = "postgres")]
+            Connector::Pg(c) => {
+                let (sink, receiver) = tokio::sync::mpsc::unbounded_channel();
+                let client = c.listen(channels, sink).await?;
+                Ok(crate::listen::Listener {
+                    receiver,
+                    _client: client,
+                })
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = channels;
+                Err(Error::Config(format!(
+                    "LISTEN/NOTIFY is PostgreSQL-only; this pool talks to {}",
+                    self.backend()
+                )))
+            }
+        }
+    }
+
     /// Outcome counts and latency per lane, and what each lane has in flight and waiting.
     pub fn stats(&self) -> Stats {
         Stats {

@@ -25,6 +25,8 @@ enum PgTls {
 /// Opens PostgreSQL connections for the pool.
 pub(crate) struct PgConnector {
     manager: deadpool_postgres::Manager,
+    /// The same settings as the manager's, for connections outside the pool (listeners).
+    config: tokio_postgres::Config,
     tls: PgTls,
     target: String,
 }
@@ -70,14 +72,17 @@ impl PgConnector {
             recycling_method: deadpool_postgres::RecyclingMethod::Fast,
         };
         let manager = match &tls {
-            PgTls::None => deadpool_postgres::Manager::from_config(pg, NoTls, manager_config),
+            PgTls::None => {
+                deadpool_postgres::Manager::from_config(pg.clone(), NoTls, manager_config)
+            }
             #[cfg(feature = "tls")]
             PgTls::Rustls(t) => {
-                deadpool_postgres::Manager::from_config(pg, t.clone(), manager_config)
+                deadpool_postgres::Manager::from_config(pg.clone(), t.clone(), manager_config)
             }
         };
         Ok(PgConnector {
             manager,
+            config: pg,
             tls,
             target: cfg.target(),
         })
@@ -95,6 +100,51 @@ impl PgConnector {
             tls: self.tls.clone(),
         };
         Ok(PgConn { client, cancel })
+    }
+
+    /// Opens a dedicated connection that listens on `channels` and forwards each notification.
+    /// It lives outside the pool: notifications arrive on the connection's own message stream,
+    /// which the pool's connections do not read.
+    pub(crate) async fn listen(
+        &self,
+        channels: &[&str],
+        sink: tokio::sync::mpsc::UnboundedSender<Result<crate::listen::Notification>>,
+    ) -> Result<tokio_postgres::Client> {
+        let client = match &self.tls {
+            PgTls::None => {
+                let (client, conn) = self
+                    .config
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| connect_error(&self.target, &e))?;
+                tokio::spawn(forward_notifications(conn, sink));
+                client
+            }
+            #[cfg(feature = "tls")]
+            PgTls::Rustls(t) => {
+                let (client, conn) = self
+                    .config
+                    .connect(t.clone())
+                    .await
+                    .map_err(|e| connect_error(&self.target, &e))?;
+                tokio::spawn(forward_notifications(conn, sink));
+                client
+            }
+        };
+        let mut sql = String::new();
+        for channel in channels {
+            sql.push_str("LISTEN ");
+            sql.push_str(&crate::dialect::quote_identifier(
+                crate::Backend::Postgres,
+                channel,
+            )?);
+            sql.push(';');
+        }
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| map_error(&e))?;
+        Ok(client)
     }
 
     /// Unregisters the connection's statement cache when it leaves the pool.
@@ -213,6 +263,33 @@ impl PgConn {
             }
         }
         Ok(())
+    }
+}
+
+/// Drives a listening connection and forwards its notifications until either side goes.
+async fn forward_notifications<S, T>(
+    mut conn: tokio_postgres::Connection<S, T>,
+    sink: tokio::sync::mpsc::UnboundedSender<Result<crate::listen::Notification>>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+    pin_mut!(messages);
+    while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+        let item = match message {
+            Ok(tokio_postgres::AsyncMessage::Notification(n)) => Ok(crate::listen::Notification {
+                channel: n.channel().to_owned(),
+                payload: n.payload().to_owned(),
+                process_id: n.process_id(),
+            }),
+            Ok(_) => continue,
+            Err(e) => Err(Error::ConnectionLost(e.to_string())),
+        };
+        let failed = item.is_err();
+        if sink.send(item).is_err() || failed {
+            return;
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod connect;
 mod errors;
 mod flow;
+mod listen;
 mod pool;
 mod queries;
 mod session;
