@@ -280,15 +280,25 @@ async fn scripts_run_several_statements(ctx: Ctx) {
         )
         .await
         .unwrap();
-    let n: i64 = ctx.db.fetch_scalar("SELECT COUNT(*) FROM s2", ()).await.unwrap();
+    let n: i64 = ctx
+        .db
+        .fetch_scalar("SELECT COUNT(*) FROM s2", ())
+        .await
+        .unwrap();
     assert_eq!(n, 2);
     let err = ctx
         .db
-        .execute_script("INSERT INTO s1 VALUES (3); INSERT INTO nowhere VALUES (1); INSERT INTO s1 VALUES (4)")
+        .execute_script(
+            "INSERT INTO s1 VALUES (3); INSERT INTO nowhere VALUES (1); INSERT INTO s1 VALUES (4)",
+        )
         .await
         .unwrap_err();
     assert!(err.as_database_error().is_some(), "{err:?}");
-    let xs: Vec<(i32,)> = ctx.db.fetch_all("SELECT x FROM s1 ORDER BY x", ()).await.unwrap();
+    let xs: Vec<(i32,)> = ctx
+        .db
+        .fetch_all("SELECT x FROM s1 ORDER BY x", ())
+        .await
+        .unwrap();
     match ctx.backend {
         // PostgreSQL runs a multi-statement query as one implicit transaction.
         weir::Backend::Postgres => assert_eq!(xs, vec![(1,), (2,)]),
