@@ -222,6 +222,20 @@ impl Conn {
         self.finish(r)
     }
 
+    /// Runs an INSERT and returns the key it generated; see
+    /// [`Executor::insert_returning_id`](crate::Executor::insert_returning_id).
+    pub(crate) async fn insert_returning_id<K: Decode + Send>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<K>> {
+        self.settle().await?;
+        let in_flight = self.start_user(sql)?;
+        let r = self.raw.execute_returning_id(sql, params).await;
+        in_flight.disarm();
+        self.finish(r)
+    }
+
     pub(crate) async fn fetch_all<T: FromRow + Send>(
         &mut self,
         sql: &str,

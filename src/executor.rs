@@ -17,7 +17,7 @@ use tokio::sync::MutexGuard;
 use tracing::Instrument;
 
 use crate::conn::{Conn, Connection, Lease};
-use crate::error::{CallPhase, Result};
+use crate::error::{Backend, CallPhase, Result};
 use crate::limit::{with_deadline, CallRecord, LaneState, PhaseCell};
 use crate::pool::Database;
 use crate::row::FromRow;
@@ -120,6 +120,10 @@ pub trait Executor: Send + Sync {
         scope: &'a CallScope<'a>,
     ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 'a;
 
+    /// The backend statements through this executor run on, for code that writes SQL per
+    /// backend: the repository layer, or a service's own PostgreSQL-only query.
+    fn backend(&self) -> Backend;
+
     /// Runs calls through this executor with their own deadline, covering lane permit,
     /// connection and statement; a statement still running when it fires is cancelled on the
     /// server and the call fails with [`Error::QueryTimeout`](crate::Error::QueryTimeout).
@@ -160,6 +164,27 @@ pub trait Executor: Send + Sync {
         async move {
             let params = params.to_params();
             call!(self, sql, |conn| conn.execute(sql, &params))
+        }
+    }
+
+    /// Runs an `INSERT` and returns the key the database generated for it, `None` when it
+    /// generated none. PostgreSQL: the statement ends in `RETURNING <key>`, and the first
+    /// column of its first row is the key. MySQL/MariaDB (MySQL 8 has no `RETURNING`): the
+    /// `LAST_INSERT_ID()` of the statement, the first one for a multi-row `INSERT`. The SQL
+    /// therefore differs per backend; [`crate::repo::Repo::insert`] writes it.
+    ///
+    /// # Errors
+    /// As [`fetch_scalar`](Self::fetch_scalar).
+    #[doc(hidden)]
+    fn insert_returning_id<K: Decode + Send, P: Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> impl Future<Output = Result<Option<K>>> + Send {
+        async move {
+            let params = params.to_params();
+            call!(self, sql, |conn| conn
+                .insert_returning_id::<K>(sql, &params))
         }
     }
 
@@ -285,6 +310,10 @@ pub trait Executor: Send + Sync {
 impl Executor for Database {
     type Guard<'a> = Lease;
 
+    fn backend(&self) -> Backend {
+        self.config().backend()
+    }
+
     fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
         let lane = self.limits().lane(o.lane.as_deref())?;
         Ok(CallScope::new(
@@ -303,6 +332,10 @@ impl Executor for Database {
 
 impl Executor for Connection {
     type Guard<'a> = MutexGuard<'a, Lease>;
+
+    fn backend(&self) -> Backend {
+        Connection::backend(self)
+    }
 
     fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
         Ok(CallScope::new(
@@ -323,6 +356,10 @@ impl Executor for Transaction<'_> {
     where
         Self: 'a;
 
+    fn backend(&self) -> Backend {
+        Transaction::backend(self)
+    }
+
     fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
         Ok(CallScope::new(
             self.lane(),
@@ -341,6 +378,10 @@ impl<E: Executor> Executor for &E {
         = E::Guard<'a>
     where
         Self: 'a;
+
+    fn backend(&self) -> Backend {
+        (**self).backend()
+    }
 
     fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
         (**self).scope(o)
@@ -367,6 +408,10 @@ impl<E: Executor> Executor for Scoped<'_, E> {
         = E::Guard<'a>
     where
         Self: 'a;
+
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
 
     fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
         // The innermost request wins: `db.with_timeout(a).with_timeout(b)` runs under `b`.

@@ -345,7 +345,25 @@ impl Database {
     /// # Errors
     /// The last attempt's error once the policy gives up, or the first error that is not a
     /// retryable transaction conflict.
-    pub async fn transaction_with_retry<T, F>(&self, mut work: F) -> Result<T>
+    pub async fn transaction_with_retry<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'t> FnMut(&'t Transaction<'static>) -> BoxFuture<'t, Result<T>> + Send,
+    {
+        self.transaction_with_retry_options(TxOptions::default(), work)
+            .await
+    }
+
+    /// [`transaction_with_retry`](Self::transaction_with_retry) with an isolation level or
+    /// read-only mode, e.g. `SERIALIZABLE`, where conflicts are expected and retried.
+    ///
+    /// # Errors
+    /// As [`transaction_with_retry`](Self::transaction_with_retry).
+    pub async fn transaction_with_retry_options<T, F>(
+        &self,
+        options: TxOptions,
+        mut work: F,
+    ) -> Result<T>
     where
         T: Send,
         F: for<'t> FnMut(&'t Transaction<'static>) -> BoxFuture<'t, Result<T>> + Send,
@@ -355,7 +373,7 @@ impl Database {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let tx = self.begin().await?;
+            let tx = self.begin_with(options).await?;
             let outcome = match work(&tx).await {
                 Ok(value) => tx.commit().await.map(|()| value),
                 Err(e) => {

@@ -17,7 +17,9 @@ use futures_util::TryStreamExt;
 use crate::config::DatabaseConfig;
 use crate::error::{Backend, Error, Result};
 use crate::row::{Row, RowInner};
-use crate::types::Param;
+#[cfg(feature = "mysql")]
+use crate::types::Cell;
+use crate::types::{Decode, Param};
 
 /// Opens connections of one backend.
 #[allow(clippy::large_enum_variant)] // one per pool
@@ -165,6 +167,42 @@ impl RawConn {
             RawConn::Pg(c) => c.execute(sql, params).await,
             #[cfg(feature = "mysql")]
             RawConn::My(c) => c.execute(sql, params).await,
+        }
+    }
+
+    /// Runs an INSERT and returns the key it generated: the first column of the first row on
+    /// PostgreSQL (the statement ends in `RETURNING <key>`), `LAST_INSERT_ID()` on MySQL.
+    pub(crate) async fn execute_returning_id<K: Decode + Send>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<K>> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => {
+                let mut first = None;
+                c.for_each_row(sql, params, |r| {
+                    let row = Row {
+                        inner: RowInner::Pg(r),
+                    };
+                    first = Some(row.try_get::<K, usize>(0)?);
+                    Ok(false)
+                })
+                .await?;
+                Ok(first)
+            }
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => match c.execute_returning_id(sql, params).await? {
+                Some(id) => K::decode(Cell::UInt(id))
+                    .map(Some)
+                    .map_err(|reason| Error::Decode {
+                        column: "LAST_INSERT_ID()".into(),
+                        sql_type: "BIGINT UNSIGNED".into(),
+                        rust_type: std::any::type_name::<K>(),
+                        reason,
+                    }),
+                None => Ok(None),
+            },
         }
     }
 

@@ -74,7 +74,7 @@ impl MyConnector {
     }
 
     pub(crate) async fn connect(&self) -> Result<MyConn> {
-        let (mut conn, opts) = match &self.plain {
+        let (mut conn, mut opts) = match &self.plain {
             Some(plain) if self.server_has_no_tls.load(Ordering::Relaxed) => {
                 (Conn::new(plain.clone()).await, plain)
             }
@@ -87,6 +87,8 @@ impl MyConnector {
         {
             self.server_has_no_tls.store(true, Ordering::Relaxed);
             conn = Conn::new(plain.clone()).await;
+            // The cancel side connection must take the same road as this one.
+            opts = plain;
         }
         let mut conn = conn.map_err(|e| connect_error(&self.target, e))?;
         // Lets the server flag, in its OK packets, statements that changed the session, so that
@@ -227,6 +229,22 @@ impl MyConn {
             .map_err(map_error)?;
         self.note_ok_packet();
         Ok(self.conn.affected_rows())
+    }
+
+    /// Runs an INSERT and returns the AUTO_INCREMENT value it generated (the first one of a
+    /// multi-row INSERT), if any: MySQL 8 has no `RETURNING`.
+    pub(crate) async fn execute_returning_id(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<u64>> {
+        let b = self.bind(sql, params)?;
+        self.conn
+            .exec_drop(b.sql.as_str(), b.params)
+            .await
+            .map_err(map_error)?;
+        self.note_ok_packet();
+        Ok(self.conn.last_insert_id())
     }
 
     /// Runs `sql` and hands each row to `each` until it returns `false` or fails; the rest of
