@@ -1,1 +1,768 @@
-fn main() {}
+//! `weir`: run SQL on PostgreSQL or MySQL/MariaDB from the command line, through weir.
+//!
+//! Exit codes: 0 ok, 1 database error, 2 usage or configuration error, 3 timeout, 130
+//! interrupted (Ctrl-C). Errors are one line on stderr: `error: ...`.
+
+mod output;
+mod split;
+
+use std::future::Future;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::pin::pin;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use futures_util::StreamExt;
+use weir::{Backend, Connection, Database, DatabaseConfig, Error, Executor, Param, Row, SslMode};
+
+use crate::output::{Format, RowWriter};
+use crate::split::{split, Dialect};
+
+const EXIT_DATABASE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_TIMEOUT: u8 = 3;
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// How long to wait, after giving up on a statement, for the server to confirm it stopped.
+const CANCEL_GRACE: Duration = Duration::from_secs(3);
+/// When weir's own cancel has not landed by then, the CLI sends one itself.
+const OWN_CANCEL_AFTER: Duration = Duration::from_millis(250);
+
+#[derive(Parser)]
+#[command(
+    name = "weir",
+    version,
+    about = "Run SQL on PostgreSQL or MySQL/MariaDB",
+    after_help = "Exit codes: 0 ok, 1 database error, 2 usage or configuration error, \
+                  3 timeout, 130 interrupted."
+)]
+struct Cli {
+    /// Database URL: postgres://user@host:port/db or mysql://user@host:port/db, with pool
+    /// options as query parameters (see weir's README). The password is never printed.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a query with bound parameters and print its rows.
+    Query(QueryArgs),
+    /// Run statements that return no rows and print the rows affected.
+    ///
+    /// The SQL comes from the argument, --file, or standard input; a script of several
+    /// statements separated by `;` runs in order on one session and stops at the first error.
+    Exec(ExecArgs),
+    /// Check the connection: server and version, round-trip latency, pool settings.
+    Ping(PingArgs),
+}
+
+#[derive(Args)]
+struct QueryArgs {
+    /// The query, with $1..$n placeholders.
+    sql: String,
+
+    #[command(flatten)]
+    params: ParamArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Give up after this long (500ms, 2s, 1m): the query is cancelled on the server; exit 3.
+    /// Also bounds connecting. Default: the URL's statement_timeout, if any.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+
+    /// Print at most N rows; the rest is not read and the query is stopped.
+    #[arg(long, value_name = "N")]
+    max_rows: Option<u64>,
+}
+
+#[derive(Args)]
+struct ExecArgs {
+    /// The SQL to run; `-` reads standard input (the default when input is not a terminal).
+    sql: Option<String>,
+
+    /// Read the SQL from this file (`-` for standard input).
+    #[arg(short, long, value_name = "PATH", conflicts_with = "sql")]
+    file: Option<PathBuf>,
+
+    #[command(flatten)]
+    params: ParamArgs,
+
+    /// Give up on a statement after this long: it is cancelled on the server; exit 3. Also
+    /// bounds connecting. Default: the URL's statement_timeout, if any.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+}
+
+#[derive(Args)]
+struct ParamArgs {
+    /// A parameter for $1, $2, ... in order (repeat -p). The server's type for the parameter
+    /// decides how the text is read. `NULL` binds NULL; `\NULL` binds the text `NULL`.
+    #[arg(
+        short = 'p',
+        long = "param",
+        value_name = "VALUE",
+        allow_hyphen_values = true
+    )]
+    values: Vec<String>,
+}
+
+#[derive(Args)]
+struct PingArgs {
+    /// Round trips to time.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    samples: u32,
+}
+
+/// Why the command failed: the exit code and the one line to print.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+
+    fn context(self, what: &str) -> Self {
+        Failure {
+            code: self.code,
+            message: format!("{what}: {}", self.message),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::Config(_) | Error::ParamCount { .. } => EXIT_USAGE,
+            // An unreachable server is a connection failure, not a slow statement.
+            Error::Unreachable { .. } => EXIT_DATABASE,
+            e if e.is_timeout() || is_statement_timeout(e) => EXIT_TIMEOUT,
+            _ => EXIT_DATABASE,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The server stopped the statement at a limit of its own (`max_statement_time` set in the
+/// server's configuration, say).
+fn is_statement_timeout(e: &Error) -> bool {
+    e.as_database_error().is_some_and(|d| match d.number {
+        // MariaDB max_statement_time; MySQL max_execution_time.
+        Some(n) => n == 1969 || n == 3024,
+        None => d.sqlstate == "57014" && d.message.contains("statement timeout"),
+    })
+}
+
+fn output_error(e: io::Error) -> Failure {
+    Failure {
+        code: EXIT_DATABASE,
+        message: format!("writing output: {e}"),
+    }
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(
+            io::stderr(),
+            "error: internal error: {}",
+            one_line(&info.to_string())
+        );
+    }));
+    // Usage errors exit 2 here, --help and --version 0.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&Failure::from(Error::Driver(format!("tokio runtime: {e}")))),
+    };
+    let result = runtime.block_on(run(cli));
+    // Work that matters has been awaited; don't wait on stray blocking tasks (DNS lookups).
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => fail(&f),
+    }
+}
+
+fn fail(f: &Failure) -> ExitCode {
+    let _ = writeln!(io::stderr(), "error: {}", one_line(&f.message));
+    ExitCode::from(f.code)
+}
+
+/// Server messages may span lines (MySQL quotes the SQL near an error): keep errors to one.
+fn one_line(s: &str) -> String {
+    s.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let url = cli
+        .url
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| Failure::usage("no database URL: pass --url or set DATABASE_URL"))?;
+    let config = DatabaseConfig::from_url(&url)?;
+    match cli.command {
+        Command::Query(args) => query(config, args).await,
+        Command::Exec(args) => exec(config, args).await,
+        Command::Ping(args) => ping(config, args).await,
+    }
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+/// `500ms`, `2s`, `1.5s`, `5m`, `1h` or plain seconds, as in the URL options.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let v = s.trim();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let bad = || format!("`{s}` is not a duration (use e.g. 500ms, 2s, 5m, 1h)");
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+/// A duration the way the URL options spell it.
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 != 0 || ms == 0 {
+        format!("{ms}ms")
+    } else {
+        let s = d.as_secs();
+        if s % 3600 == 0 {
+            format!("{}h", s / 3600)
+        } else if s % 60 == 0 {
+            format!("{}m", s / 60)
+        } else {
+            format!("{s}s")
+        }
+    }
+}
+
+/// Command-line text as parameters: the server's type for each decides how it is read.
+fn bind(values: &[String]) -> Vec<Param<'_>> {
+    values
+        .iter()
+        .map(|v| {
+            if v == "NULL" {
+                Param::Null
+            } else if v.starts_with('\\') && v.trim_start_matches('\\') == "NULL" {
+                // `\NULL` is the text NULL; each further backslash stands for itself.
+                Param::Untyped(&v[1..])
+            } else {
+                Param::Untyped(v)
+            }
+        })
+        .collect()
+}
+
+/// What ended a statement before it finished.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Timeout(Duration),
+    Interrupted,
+}
+
+/// Runs `work` until it ends, `limit` passes or Ctrl-C is pressed.
+async fn race<T>(limit: Option<Duration>, work: impl Future<Output = T>) -> Result<T, Stop> {
+    let deadline = async {
+        match limit {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let interrupt = async {
+        // Without a signal handler Ctrl-C still ends the process, just not gracefully.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        out = work => Ok(out),
+        () = deadline => Err(Stop::Timeout(limit.unwrap_or_default())),
+        () = interrupt => Err(Stop::Interrupted),
+    }
+}
+
+fn stop_failure(stop: Stop, what: &str, stopped: bool) -> Failure {
+    let (code, mut message) = match stop {
+        Stop::Timeout(d) => (EXIT_TIMEOUT, format!("{what} timed out after {}", human(d))),
+        Stop::Interrupted => (EXIT_INTERRUPTED, format!("{what} interrupted")),
+    };
+    if !stopped {
+        message.push_str("; it may still be running on the server");
+    } else if what != "connecting" {
+        message.push_str("; cancelled on the server");
+    }
+    Failure { code, message }
+}
+
+/// One connection for the whole command, and the server's id for it, so that a statement given
+/// up on can be confirmed stopped on the server before the process exits.
+struct Session {
+    db: Database,
+    conn: Connection,
+    id: i64,
+}
+
+impl Session {
+    async fn open(config: DatabaseConfig, limit: Option<Duration>) -> Result<Session, Failure> {
+        let connect = async {
+            let db = Database::connect_with(config).await?;
+            let conn = db.acquire().await?;
+            let sql = match db.backend() {
+                Backend::Postgres => "SELECT pg_backend_pid()",
+                Backend::MySql => "SELECT CONNECTION_ID()",
+            };
+            let id: i64 = conn.fetch_scalar(sql, ()).await?;
+            Ok::<_, Error>(Session { db, conn, id })
+        };
+        match race(limit, connect).await {
+            Ok(session) => Ok(session?),
+            Err(stop) => Err(stop_failure(stop, "connecting", true)),
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// Closes the pool after normal work.
+    async fn close(self) {
+        drop(self.conn);
+        self.db.close(Duration::from_secs(1)).await;
+    }
+
+    /// Ends the session after its statement was abandoned mid-way, and says whether the
+    /// statement is confirmed stopped on the server.
+    ///
+    /// weir cancels a dropped statement from a task of its own; the process must not exit
+    /// before that has happened, so this watches the server until the statement is gone, and
+    /// cancels it itself if weir's cancel has not landed within a moment.
+    async fn abandon(self) -> bool {
+        let Session { db, conn, id } = self;
+        drop(conn);
+        let watch = async {
+            let started = Instant::now();
+            let mut cancelled = false;
+            loop {
+                if let Ok(false) = statement_running(&db, id).await {
+                    return true;
+                }
+                if !cancelled && started.elapsed() > OWN_CANCEL_AFTER {
+                    cancelled = true;
+                    let _ = cancel_statement(&db, id).await;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let stopped = tokio::time::timeout(CANCEL_GRACE, watch)
+            .await
+            .unwrap_or(false);
+        db.close(Duration::from_secs(1)).await;
+        stopped
+    }
+}
+
+async fn statement_running(db: &Database, id: i64) -> weir::Result<bool> {
+    let n: i64 = match db.backend() {
+        Backend::Postgres => {
+            let pid = i32::try_from(id).unwrap_or(i32::MAX);
+            db.fetch_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'",
+                (pid,),
+            )
+            .await?
+        }
+        Backend::MySql => {
+            db.fetch_scalar(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                 WHERE ID = $1 AND COMMAND NOT IN ('Sleep', 'Killed')",
+                (id,),
+            )
+            .await?
+        }
+    };
+    Ok(n > 0)
+}
+
+async fn cancel_statement(db: &Database, id: i64) -> weir::Result<()> {
+    match db.backend() {
+        Backend::Postgres => {
+            let pid = i32::try_from(id).unwrap_or(i32::MAX);
+            db.fetch_scalar::<bool, _>("SELECT pg_cancel_backend($1)", (pid,))
+                .await
+                .map(drop)
+        }
+        // KILL takes no placeholder; the id is an integer.
+        Backend::MySql => db.execute(&format!("KILL QUERY {id}"), ()).await.map(drop),
+    }
+}
+
+/// How a query's output ended.
+enum Ended {
+    /// Every row was read.
+    Done,
+    /// More rows than --max-rows: the rest was not read.
+    Limited,
+    /// Standard output was closed (piped into `head`): stop quietly.
+    OutputClosed,
+}
+
+async fn query(config: DatabaseConfig, args: QueryArgs) -> Result<(), Failure> {
+    let params = bind(&args.params.values);
+    // weir bounds a stream's start by statement_timeout, not its rows: the CLI bounds both.
+    let limit = args.timeout.or(config.statement_timeout());
+    let session = Session::open(config, limit).await?;
+    let mut writer = RowWriter::new(args.format, BufWriter::new(io::stdout()));
+    let max_rows = args.max_rows;
+    let work = async {
+        let rows = session.conn.fetch_stream::<Row, _>(&args.sql, params);
+        let mut rows = pin!(rows);
+        while let Some(row) = rows.next().await {
+            let row = row?;
+            if max_rows.is_some_and(|max| writer.rows() >= max) {
+                return Ok(Ended::Limited);
+            }
+            let values = row.values()?;
+            match writer.row(|| row.columns(), &values) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Ended::OutputClosed),
+                Err(e) => return Err(output_error(e)),
+            }
+        }
+        Ok::<_, Failure>(Ended::Done)
+    };
+    let ended = match race(limit, work).await {
+        Ok(Ok(ended)) => ended,
+        Ok(Err(f)) => {
+            session.close().await;
+            return Err(f);
+        }
+        Err(stop) => {
+            // Rows already printed stay printed; the table (held for alignment) is not.
+            let stopped = session.abandon().await;
+            return Err(stop_failure(stop, "query", stopped));
+        }
+    };
+    match ended {
+        Ended::Done => session.close().await,
+        Ended::Limited | Ended::OutputClosed => {
+            session.abandon().await;
+        }
+    }
+    if matches!(ended, Ended::OutputClosed) {
+        return Ok(());
+    }
+    let shown = writer.rows();
+    match writer.finish() {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(output_error(e)),
+    }
+    if matches!(ended, Ended::Limited) {
+        let _ = writeln!(
+            io::stderr(),
+            "note: output stopped after {shown} row(s) (--max-rows); the rest was not read"
+        );
+    }
+    Ok(())
+}
+
+/// Reads the script for `weir exec` from the argument, the file or standard input.
+fn read_script(args: &ExecArgs) -> Result<String, Failure> {
+    let from_stdin = || {
+        let mut s = String::new();
+        io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+        Ok(s)
+    };
+    match (&args.sql, &args.file) {
+        (_, Some(path)) if path.as_os_str() == "-" => from_stdin(),
+        (_, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display()))),
+        (Some(sql), None) if sql == "-" => from_stdin(),
+        (Some(sql), None) => Ok(sql.clone()),
+        (None, None) if io::stdin().is_terminal() => Err(Failure::usage(
+            "no SQL given: pass it as an argument, with --file, or on standard input",
+        )),
+        (None, None) => from_stdin(),
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+struct Progress {
+    total: usize,
+    started: Instant,
+    drawn: Option<Instant>,
+    enabled: bool,
+}
+
+impl Progress {
+    const WIDTH: usize = 30;
+
+    fn new(total: usize) -> Self {
+        Progress {
+            total,
+            started: Instant::now(),
+            drawn: None,
+            enabled: total > 1 && io::stderr().is_terminal(),
+        }
+    }
+
+    fn draw(&mut self, done: usize) {
+        // Redrawing for every one of thousands of quick statements would cost more than them.
+        if !self.enabled
+            || self
+                .drawn
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(50))
+        {
+            return;
+        }
+        self.drawn = Some(Instant::now());
+        let filled = done * Self::WIDTH / self.total.max(1);
+        let _ = write!(
+            io::stderr(),
+            "\r[{}{}] {done}/{} statements, {:.1}s",
+            "#".repeat(filled),
+            "-".repeat(Self::WIDTH - filled),
+            self.total,
+            self.started.elapsed().as_secs_f64()
+        );
+        let _ = io::stderr().flush();
+    }
+
+    fn clear(&self) {
+        if self.enabled && self.drawn.is_some() {
+            let _ = write!(io::stderr(), "\r\x1b[2K");
+            let _ = io::stderr().flush();
+        }
+    }
+}
+
+async fn exec(config: DatabaseConfig, args: ExecArgs) -> Result<(), Failure> {
+    let script = read_script(&args)?;
+    let dialect = match config.backend() {
+        Backend::Postgres => Dialect::Postgres,
+        Backend::MySql => Dialect::MySql,
+    };
+    let statements = split(&script, dialect);
+    if statements.is_empty() {
+        return Err(Failure::usage("no SQL statement in the input"));
+    }
+    let params = bind(&args.params.values);
+    if !params.is_empty() && statements.len() > 1 {
+        return Err(Failure::usage(format!(
+            "-p applies to a single statement, but the input has {}",
+            statements.len()
+        )));
+    }
+    let limit = args.timeout.or(config.statement_timeout());
+    let session = Session::open(config, limit).await?;
+    debug_assert_eq!(
+        matches!(session.backend(), Backend::MySql),
+        dialect == Dialect::MySql
+    );
+    let total = statements.len();
+    let mut progress = Progress::new(total);
+    let mut affected = 0u64;
+    for (i, stmt) in statements.iter().enumerate() {
+        progress.draw(i);
+        let what = || {
+            if total > 1 {
+                format!("statement {} of {total} (line {})", i + 1, stmt.line)
+            } else {
+                "statement".to_owned()
+            }
+        };
+        match race(limit, session.conn.execute(&stmt.sql, params.as_slice())).await {
+            Ok(Ok(n)) => affected += n,
+            Ok(Err(e)) => {
+                progress.clear();
+                session.close().await;
+                let f = Failure::from(e);
+                return Err(if total > 1 { f.context(&what()) } else { f });
+            }
+            Err(stop) => {
+                progress.clear();
+                let stopped = session.abandon().await;
+                return Err(stop_failure(stop, &what(), stopped));
+            }
+        }
+    }
+    progress.draw(total);
+    progress.clear();
+    session.close().await;
+    let rows = if affected == 1 { "row" } else { "rows" };
+    let line = if total == 1 {
+        format!("{affected} {rows} affected")
+    } else {
+        format!("{total} statements, {affected} {rows} affected")
+    };
+    writeln!(io::stdout(), "{line}").map_err(output_error)
+}
+
+async fn ping(config: DatabaseConfig, args: PingArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    let db = Database::connect_with(config).await?;
+    let connected = started.elapsed();
+    let conn = db.acquire().await?;
+    let version: String = conn.fetch_scalar("SELECT VERSION()", ()).await?;
+    // The first run prepares the statement; time the round trips after it.
+    conn.fetch_scalar::<i64, _>("SELECT 1", ()).await?;
+    let mut samples = Vec::with_capacity(args.samples as usize);
+    for _ in 0..args.samples {
+        let t = Instant::now();
+        conn.fetch_scalar::<i64, _>("SELECT 1", ()).await?;
+        samples.push(t.elapsed());
+    }
+    drop(conn);
+    samples.sort();
+    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1000.0);
+    let (min, median, max) = (
+        samples.first().copied().unwrap_or_default(),
+        samples.get(samples.len() / 2).copied().unwrap_or_default(),
+        samples.last().copied().unwrap_or_default(),
+    );
+
+    let cfg = db.config();
+    let server = match cfg.backend() {
+        Backend::Postgres => "PostgreSQL",
+        Backend::MySql if version.contains("MariaDB") => "MariaDB",
+        Backend::MySql => "MySQL",
+    };
+    let opt = |d: Option<Duration>| d.map_or_else(|| "none".to_owned(), human);
+    let ssl = match cfg.ssl_mode() {
+        SslMode::Disable => "disable",
+        SslMode::Prefer => "prefer",
+        SslMode::Require => "require",
+        SslMode::VerifyCa => "verify-ca",
+        SslMode::VerifyFull => "verify-full",
+    };
+    let lines = [
+        format!("server:     {server}"),
+        format!("version:    {version}"),
+        format!("target:     {}", cfg.target()),
+        format!("user:       {}", cfg.user()),
+        format!("database:   {}", cfg.database().unwrap_or("(none)")),
+        format!("connect:    {}", ms(connected)),
+        format!(
+            "latency:    min {}, median {}, max {} over {} round trip(s) of SELECT 1",
+            ms(min),
+            ms(median),
+            ms(max),
+            samples.len()
+        ),
+        format!(
+            "pool:       max_size {}, min_idle {}, acquire_timeout {}, connect_timeout {}, \
+             idle_timeout {}, max_lifetime {}, statement_timeout {}",
+            cfg.max_size(),
+            cfg.min_idle(),
+            human(cfg.acquire_timeout()),
+            human(cfg.connect_timeout()),
+            opt(cfg.idle_timeout()),
+            opt(cfg.max_lifetime()),
+            opt(cfg.statement_timeout()),
+        ),
+        format!("sslmode:    {ssl}"),
+    ];
+    db.close(Duration::from_secs(1)).await;
+    let mut out = io::stdout().lock();
+    lines
+        .iter()
+        .try_for_each(|l| writeln!(out, "{l}"))
+        .map_err(output_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_timeout("0s").is_err());
+        assert_eq!(human(Duration::from_millis(300)), "300ms");
+        assert_eq!(human(Duration::from_secs(90)), "90s");
+        assert_eq!(human(Duration::from_secs(600)), "10m");
+    }
+
+    #[test]
+    fn null_and_its_escape() {
+        let v: Vec<String> = ["NULL", "\\NULL", "\\\\NULL", "null", "x"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(
+            bind(&v),
+            [
+                Param::Null,
+                Param::Untyped("NULL"),
+                Param::Untyped("\\NULL"),
+                Param::Untyped("null"),
+                Param::Untyped("x")
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_are_one_line() {
+        assert_eq!(
+            one_line("near 'x\n  y' at line 2\n"),
+            "near 'x y' at line 2"
+        );
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
