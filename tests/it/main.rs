@@ -8,6 +8,7 @@ mod errors;
 mod flow;
 mod listen;
 mod pool;
+mod proxy;
 mod queries;
 mod session;
 mod streaming;
