@@ -11,6 +11,8 @@
 //! - `conn`: a checked-out session and the rules for giving it back to the pool.
 //! - [`limit`]: lanes (bulkheads) that bound statements in flight and shed load; call deadlines.
 //! - [`retry`]: backoff with full jitter; what is retried and what never is.
+//! - [`migrate`]: versioned SQL migrations, embedded or read from a folder, with checksums, a
+//!   lock against concurrent runs, and dirty tracking where DDL is not transactional.
 //! - [`listen`]: PostgreSQL `LISTEN`/`NOTIFY` on a connection outside the pool.
 //! - [`stats`]: outcome counts and latency per lane, also through the `metrics` facade.
 //! - [`tx`]: [`Transaction`]s, savepoints by nesting, isolation and read-only options.
@@ -101,6 +103,7 @@ pub mod executor;
 mod hook;
 pub mod limit;
 pub mod listen;
+pub mod migrate;
 pub mod pool;
 pub mod retry;
 pub mod row;
@@ -130,6 +133,8 @@ pub use types::{Decode, Encode, Param, Params, Value};
 /// Derives [`FromRow`] for a struct: named fields by column name (`#[weir(rename = "..")]`,
 /// `#[weir(default)]`, `#[weir(rename_all = "..")]`), tuple structs by position.
 pub use weir_macros::FromRow;
+/// Embeds a folder of migrations in the binary, for [`migrate::Migrator::new`].
+pub use weir_macros::embed_migrations;
 
 #[doc(hidden)]
 pub mod __private {

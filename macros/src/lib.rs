@@ -568,6 +568,33 @@ fn column_name(ident: &Ident, rename: Option<&LitStr>, rule: Option<(RenameRule,
     LitStr::new(&column, ident.span())
 }
 
+mod entity;
+
+/// Derives `weir::repo::Entity` and `weir::FromRow` for a struct with named fields: derive
+/// `Entity` alone, not `FromRow` as well.
+///
+/// ```text
+/// #[derive(weir::repo::Entity)]
+/// #[weir(table = "users")]                // required; `rename_all` as for FromRow
+/// struct User {
+///     #[weir(primary_key, generated)]     // one key; `generated`: made by the database
+///     id: i64,
+///     #[weir(rename = "email_address")]
+///     email: Option<String>,
+///     #[weir(version)]                    // optional optimistic-locking column
+///     version: i64,
+///     #[weir(default)]                    // no column
+///     cache: Option<String>,
+/// }
+/// ```
+#[proc_macro_derive(Entity, attributes(weir))]
+pub fn derive_entity(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    entity::expand_entity(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1020,4 +1047,25 @@ mod tests {
         assert!(tokens.contains("compile_error"), "{tokens}");
         assert!(tokens.contains("unknown weir attribute `skip`"), "{tokens}");
     }
+}
+
+mod migrations;
+
+/// Embeds a folder of migration scripts (`<version>_<name>.up.sql`, optional
+/// `<version>_<name>.down.sql`) in the binary, as a `&'static [weir::migrate::EmbeddedMigration]`
+/// for `weir::migrate::Migrator::new`. The path is relative to the calling crate's
+/// `CARGO_MANIFEST_DIR`; a misnamed file, a version used twice or a down script without its up
+/// script is a compile error.
+///
+/// ```text
+/// static MIGRATIONS: &[weir::migrate::EmbeddedMigration] =
+///     weir::embed_migrations!("migrations/postgres");
+/// ```
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    // Outside cargo the variable is unset; the path is then relative to the compiler's cwd.
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default();
+    migrations::expand(std::path::Path::new(&base), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -7,6 +7,7 @@ mod connect;
 mod errors;
 mod flow;
 mod listen;
+mod migrate;
 mod pool;
 mod proxy;
 mod queries;
