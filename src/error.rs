@@ -162,6 +162,15 @@ pub enum Error {
     #[error("no column {0} in the row")]
     ColumnNotFound(String),
 
+    /// A repository filter or order named a column its entity does not have. Nothing was sent.
+    #[error("entity `{table}` has no column `{column}`")]
+    UnknownColumn {
+        /// The entity's table.
+        table: String,
+        /// The column asked for.
+        column: String,
+    },
+
     /// `fetch_one` or `fetch_scalar` found no row.
     #[error("query returned no rows")]
     RowNotFound,

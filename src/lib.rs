@@ -18,6 +18,9 @@
 //! - [`tx`]: [`Transaction`]s, savepoints by nesting, isolation and read-only options.
 //! - [`types`]: [`Encode`] for parameters, [`Decode`] for columns, [`Value`] for any column.
 //! - [`row`]: [`Row`] wraps the driver's row; [`FromRow`] builds structs and tuples from it.
+//! - [`repo`]: entities (`#[derive(Entity)]`) and the generic [`Repo`]: get, find with typed
+//!   filters, keyset or offset pages, insert returning the key, chunked insert_many, update with
+//!   optimistic locking, delete, upsert, on either backend.
 //! - [`dialect`]: `$n` placeholders rewritten for MySQL; identifier quoting per backend.
 //! - [`error`]: the one [`Error`] type and the predicates services branch on.
 //! - `backend/postgres`, `backend/mysql`: the driver adapters, the only code that names a
@@ -105,6 +108,7 @@ pub mod limit;
 pub mod listen;
 pub mod migrate;
 pub mod pool;
+pub mod repo;
 pub mod retry;
 pub mod row;
 pub mod stats;
@@ -125,16 +129,17 @@ pub use hook::SessionRef;
 pub use limit::Lane;
 pub use listen::{Listener, Notification};
 pub use pool::{BoxFuture, Database, PoolStatus};
+pub use repo::{Entity, Filter, Order, Page, Query, Repo};
 pub use retry::RetryPolicy;
 pub use row::{Column, ColumnIndex, FromRow, Row};
 pub use stats::{LaneSnapshot, Stats};
 pub use tx::{AccessMode, IsolationLevel, Transaction, TxOptions};
 pub use types::{Decode, Encode, Param, Params, Value};
+/// Embeds a folder of migrations in the binary, for [`migrate::Migrator::new`].
+pub use weir_macros::embed_migrations;
 /// Derives [`FromRow`] for a struct: named fields by column name (`#[weir(rename = "..")]`,
 /// `#[weir(default)]`, `#[weir(rename_all = "..")]`), tuple structs by position.
 pub use weir_macros::FromRow;
-/// Embeds a folder of migrations in the binary, for [`migrate::Migrator::new`].
-pub use weir_macros::embed_migrations;
 
 #[doc(hidden)]
 pub mod __private {

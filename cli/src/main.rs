@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 database error, 2 usage or configuration error, 3 timeout, 130
 //! interrupted (Ctrl-C). Errors are one line on stderr: `error: ...`.
 
+mod migrate;
 mod output;
 mod split;
 
@@ -65,6 +66,8 @@ enum Command {
     Exec(ExecArgs),
     /// Check the connection: server and version, round-trip latency, pool settings.
     Ping(PingArgs),
+    /// Apply, revert or list schema migrations from a folder.
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Args)]
@@ -234,6 +237,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Query(args) => query(config, args).await,
         Command::Exec(args) => exec(config, args).await,
         Command::Ping(args) => ping(config, args).await,
+        Command::Migrate(args) => migrate::run(config, args).await,
     }
 }
 

@@ -800,3 +800,82 @@ async fn exec_draws_a_progress_bar_on_a_terminal() {
     })
     .await;
 }
+
+/// `weir migrate` applies the repository's own migrations by default, reports status,
+/// reverts to a target, and refuses a changed applied migration, on both backends.
+#[tokio::test]
+async fn migrate_up_status_down_and_refuses_changes() {
+    each_backend("cli_migrate", async |ctx| {
+        let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let run = |args: &[&str]| {
+            run_with_input(
+                weir_cmd()
+                    .current_dir(repo)
+                    .arg("--url")
+                    .arg(&ctx.url)
+                    .args(args),
+                "",
+            )
+        };
+        let o = run(&["migrate", "up"]);
+        assert_code(&o, 0);
+        assert!(
+            stdout(&o).contains("applied 1 create_users"),
+            "{}",
+            stdout(&o)
+        );
+        let o = run(&["migrate", "up"]);
+        assert_code(&o, 0);
+        assert!(stdout(&o).contains("nothing applied"), "{}", stdout(&o));
+        let o = run(&["migrate", "status"]);
+        assert_code(&o, 0);
+        assert!(
+            stdout(&o).lines().filter(|l| l.contains("applied")).count() >= 3,
+            "{}",
+            stdout(&o)
+        );
+        let o = run(&["migrate", "down", "--target", "1"]);
+        assert_code(&o, 0);
+        assert!(stdout(&o).contains("reverted 3"), "{}", stdout(&o));
+        let users: i64 = ctx
+            .db()
+            .fetch_scalar("SELECT COUNT(*) FROM users", ())
+            .await
+            .unwrap();
+        assert_eq!(users, 0);
+
+        // A copy of the folder whose first migration was edited after it was applied.
+        let dir = std::env::temp_dir().join(format!(
+            "weir-cli-migrate-{}-{}",
+            std::process::id(),
+            ctx.tdb.name()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sub = if ctx.pg() { "postgres" } else { "mysql" };
+        for entry in std::fs::read_dir(format!("{repo}/migrations/{sub}")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+        let first = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.to_string_lossy().contains("0001") && p.to_string_lossy().ends_with(".up.sql")
+            })
+            .unwrap();
+        let mut text = std::fs::read_to_string(&first).unwrap();
+        text.push_str("\n-- edited after it was applied\n");
+        std::fs::write(&first, text).unwrap();
+        let dir_arg = dir.to_string_lossy().to_string();
+        let o = run(&["migrate", "--dir", &dir_arg, "status"]);
+        assert_code(&o, 1);
+        assert!(stdout(&o).contains("CHANGED"), "{}", stdout(&o));
+        let o = run(&["migrate", "--dir", &dir_arg, "up"]);
+        assert_code(&o, 1);
+        let line = assert_one_error_line(&o);
+        assert!(line.contains('1'), "{line}");
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}

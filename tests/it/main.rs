@@ -4,6 +4,7 @@
 mod common;
 
 mod connect;
+mod domain;
 mod errors;
 mod flow;
 mod listen;
@@ -11,6 +12,7 @@ mod migrate;
 mod pool;
 mod proxy;
 mod queries;
+mod repo;
 mod session;
 mod streaming;
 mod tls;
