@@ -233,9 +233,12 @@ impl Database {
         };
         let pool = Pool::builder(manager)
             .max_size(config.max_size)
+            // One timer per acquire: `lease` bounds the whole wait with acquire_timeout and the
+            // manager bounds each connect with connect_timeout, so deadpool needs no timers of
+            // its own for those phases (a second timer per contended checkout showed in W3).
             .timeouts(Timeouts {
-                wait: Some(config.acquire_timeout),
-                create: Some(config.connect_timeout),
+                wait: None,
+                create: None,
                 recycle: Some(config.cleanup_timeout),
             })
             .runtime(deadpool::Runtime::Tokio1)
@@ -509,7 +512,7 @@ impl Database {
         }
         let cfg = &self.shared.config;
         let waited = cfg.acquire_timeout;
-        // deadpool bounds each phase; this bounds their sum, so one deadline covers the call.
+        // This bounds every phase at once: waiting for a slot, connecting, the idle check.
         match tokio::time::timeout(waited, self.shared.pool.get()).await {
             Ok(Ok(obj)) => Ok(Lease::new(obj)),
             Ok(Err(e)) => Err(self.pool_error(e)),
