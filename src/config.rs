@@ -642,8 +642,12 @@ fn parse_number(key: &str, value: &str) -> Result<usize> {
         .map_err(|_| Error::Config(format!("option {key}: `{value}` is not a whole number")))
 }
 
-/// Parses `500ms`, `30s`, `5m`, `1h` or plain seconds.
-pub(crate) fn parse_duration(key: &str, value: &str) -> Result<Duration> {
+/// Parses a duration as the URL options take it: `500ms`, `30s`, `5m`, `1h` or plain seconds.
+/// `key` names the setting in the error.
+///
+/// # Errors
+/// [`Error::Config`] naming `key` for anything else (negative, unknown unit, overflow).
+pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
     let bad = || {
         Error::Config(format!(
             "option {key}: `{value}` is not a duration (use e.g. 500ms, 30s, 5m, 1h)"

@@ -241,31 +241,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// `500ms`, `2s`, `1.5s`, `5m`, `1h` or plain seconds, as in the URL options.
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
+    let d = weir::config::parse_duration("--timeout", s).map_err(|e| e.to_string())?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
     }
     Ok(d)
-}
-
-/// `500ms`, `2s`, `1.5s`, `5m`, `1h` or plain seconds, as in the URL options.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let v = s.trim();
-    let split = v
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let bad = || format!("`{s}` is not a duration (use e.g. 500ms, 2s, 5m, 1h)");
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(bad()),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 /// A duration the way the URL options spell it.
@@ -727,11 +709,11 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_timeout("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_timeout("5m"), Ok(Duration::from_secs(300)));
+        assert!(parse_timeout("soon").is_err());
         assert!(parse_timeout("0s").is_err());
         assert_eq!(human(Duration::from_millis(300)), "300ms");
         assert_eq!(human(Duration::from_secs(90)), "90s");
