@@ -185,7 +185,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    fn new(id: &'static str, label: &'static str, client: Client) -> Self {
+    pub fn new(id: &'static str, label: &'static str, client: Client) -> Self {
         Peer {
             id,
             label,

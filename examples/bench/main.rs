@@ -15,7 +15,8 @@
 //! - W2: stream 1,000,000 rows (bigint, int, double, varchar(32)) into structs; peak RSS.
 //! - W3: pool checkout and return, no query, 64 callers on a pool of 16.
 //! - W4: single-row autocommit inserts (16 callers); a 100,000-row bulk load.
-//! - W5: flow control, later (see the marked place in `run_backend`).
+//! - W5: W1 at 16 and 64 callers through weir with flow control set (statement timeout, a lane
+//!   limit, a global in-flight limit) against weir without: what flow control costs.
 //!
 //! `--quick` (the CI smoke test, debug build) runs everything small and short.
 
@@ -69,7 +70,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--backend postgres|mysql|both] [--quick] [--svg PATH] [--out PATH] [--rounds N] [--secs S] [--workloads W1,W2,W3,W4] [--clients weir,raw,raw-reset,raw-insert,sqlx,deadpool]"
+        "usage: bench [--backend postgres|mysql|both] [--quick] [--svg PATH] [--out PATH] [--rounds N] [--secs S] [--workloads W1,W2,W3,W4,W5] [--clients weir,raw,raw-reset,raw-insert,sqlx,deadpool]"
     );
     std::process::exit(2)
 }
@@ -307,6 +308,55 @@ async fn w1(s: &Settings, backend: Backend, peers: &[Peer], admin: &mut Admin) -
     out
 }
 
+/// W5: W1 through weir with a statement timeout, a lane limit and a global in-flight limit
+/// set, against W1 through weir without them: what flow control costs per call.
+async fn w5(s: &Settings, backend: Backend, admin: &mut Admin) -> Vec<Row> {
+    let url = clients::weir_url(backend);
+    let plain = weir::Database::connect(&url).await.unwrap();
+    let flow = weir::Database::connect_with(
+        weir::DatabaseConfig::from_url(&url)
+            .unwrap()
+            .with_statement_timeout(Some(Duration::from_secs(30)))
+            .with_default_lane(weir::Lane::new(64).with_max_queue(1024))
+            .with_max_in_flight(64),
+    )
+    .await
+    .unwrap();
+    let peers = vec![
+        Peer::new("weir", "weir, no limits", clients::Client::Weir(plain)),
+        Peer::new(
+            "weir-flow",
+            "weir, statement_timeout 30s + lane of 64 + max_in_flight 64",
+            clients::Client::Weir(flow),
+        ),
+    ];
+    warm_up(s, &peers, point).await;
+    let mut out = Vec::new();
+    for conc in [16, 64] {
+        let workload = format!("W5-c{conc}");
+        out.extend(
+            interleaved(
+                s,
+                &peers,
+                admin,
+                Loop {
+                    backend,
+                    workload: &workload,
+                    unit: "q/s",
+                    concurrency: conc,
+                    duration: s.secs,
+                    record: true,
+                    before_each: None,
+                },
+                point,
+            )
+            .await,
+        );
+    }
+    clients::close(peers).await;
+    out
+}
+
 async fn w2(s: &Settings, backend: Backend, peers: &[Peer]) -> Vec<Row> {
     let mut runs: Vec<Vec<Run>> = peers.iter().map(|_| Vec::new()).collect();
     let mut peaks: Vec<(f64, f64)> = peers.iter().map(|_| (0.0, 0.0)).collect();
@@ -510,12 +560,13 @@ async fn run_backend(s: &Settings, backend: Backend, env: &mut Env) -> Vec<Row> 
         out.extend(w4_bulk(s, backend, &peers, &mut admin).await);
         env.note_others(format!("{be} W4"), cpu);
     }
-    // ---- W5: flow control (deadlines, lanes, retries) -------------------------------------
-    // Not measured yet: it comes with weir's flow control. Add it here as
-    // `out.extend(w5(s, backend, &peers, &mut admin).await);`, with its targets in
-    // `report::targets` and a row in BENCHMARKS.md.
-    // ----------------------------------------------------------------------------------------
     clients::close(peers).await;
+    if s.wants_workload("W5") {
+        eprintln!("== {be}: W5 flow control cost");
+        let cpu = measure::CpuSample::now();
+        out.extend(w5(s, backend, &mut admin).await);
+        env.note_others(format!("{be} W5"), cpu);
+    }
     admin.close().await;
     out
 }
@@ -643,7 +694,7 @@ async fn main() {
     report.push_str("## Results\n\n");
     report.push_str("Throughput is q/s, rows/s or ops/s (higher is better), the median over rounds; ± is half the spread between the slowest and the fastest round. \"weir ÷ client\" (and each ratio line) is the median of the per-round ratios, weir and the client having run back to back in each round; above 1 means weir is ahead.\n\n");
     report.push_str(&report::table(&results));
-    report.push_str("\nW5 (flow control): not measured yet.\n\n```text\n");
+    report.push_str("\n```text\n");
     for (line, _) in report::ratio_lines(&results) {
         report.push_str(&line);
         report.push('\n');

@@ -164,6 +164,15 @@ pub fn targets(results: &[Result]) -> Vec<String> {
                 ">= 1.00",
             );
         }
+        for w in ["W5-c16", "W5-c64"] {
+            // weir ÷ weir-flow: flow control may cost at most 5% of throughput.
+            check(
+                format!("weir/weir-flow {w} {be} (flow control costs <= 5%)"),
+                ratio(results, b, w, "weir-flow"),
+                |v| v <= 1.0 / 0.95,
+                "<= 1.053",
+            );
+        }
         check(
             format!("weir/deadpool W3 {be} (checkout cost <= 2x)"),
             ratio(results, b, "W3", "deadpool"),
