@@ -39,18 +39,28 @@ async fn main() -> weir::Result<()> {
     db.execute(ddl, ()).await?;
 
     let stop = Arc::new(AtomicBool::new(false));
+    // Set once every producer has stopped: only then may an empty queue end a consumer.
+    let drained = Arc::new(AtomicBool::new(false));
     let produced = Arc::new(AtomicU64::new(0));
     let processed = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
+    let mut producers = Vec::new();
     for p in 0..PRODUCERS {
         let (db, stop, produced) = (db.clone(), stop.clone(), produced.clone());
-        tasks.push(tokio::spawn(async move {
+        producers.push(tokio::spawn(async move {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                db.execute(
-                    "INSERT INTO weir_example_jobs (payload) VALUES ($1)",
-                    (format!("job {p}-{n}"),),
-                )
+                let payload = format!("job {p}-{n}");
+                db.transaction_with_retry(|tx| {
+                    let payload = payload.clone();
+                    Box::pin(async move {
+                        tx.execute(
+                            "INSERT INTO weir_example_jobs (payload) VALUES ($1)",
+                            (payload,),
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
                 .await?;
                 produced.fetch_add(1, Ordering::Relaxed);
                 n += 1;
@@ -59,34 +69,44 @@ async fn main() -> weir::Result<()> {
             Ok::<_, weir::Error>(())
         }));
     }
+    let mut consumers = Vec::new();
     for _ in 0..CONSUMERS {
-        let (db, stop, processed) = (db.clone(), stop.clone(), processed.clone());
-        tasks.push(tokio::spawn(async move {
+        let (db, drained, processed) = (db.clone(), drained.clone(), processed.clone());
+        consumers.push(tokio::spawn(async move {
             loop {
                 // Claim one job; SKIP LOCKED lets the consumers pass each other's claims.
-                let tx = db.begin().await?;
-                let job: Option<(i64, String)> = tx
-                    .fetch_optional(
-                        "SELECT id, payload FROM weir_example_jobs WHERE status = 'queued' \
-                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                        (),
-                    )
+                // Claim one job; SKIP LOCKED lets the consumers pass each other's claims. InnoDB
+                // may still pick a claim as a deadlock victim against the producers' inserts:
+                // transaction_with_retry runs the claim again, and the job runs once either way.
+                let claimed: Option<i64> = db
+                    .transaction_with_retry(|tx| {
+                        Box::pin(async move {
+                            let job: Option<(i64, String)> = tx
+                                .fetch_optional(
+                                    "SELECT id, payload FROM weir_example_jobs WHERE status = 'queued' \
+                                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                                    (),
+                                )
+                                .await?;
+                            if let Some((id, _payload)) = &job {
+                                tx.execute(
+                                    "UPDATE weir_example_jobs SET status = 'done', runs = runs + 1 WHERE id = $1",
+                                    (*id,),
+                                )
+                                .await?;
+                            }
+                            Ok(job.map(|(id, _)| id))
+                        })
+                    })
                     .await?;
-                match job {
-                    Some((id, _payload)) => {
-                        tx.execute(
-                            "UPDATE weir_example_jobs SET status = 'done', runs = runs + 1 WHERE id = $1",
-                            (id,),
-                        )
-                        .await?;
-                        tx.commit().await?;
+                match claimed {
+                    Some(_) => {
                         processed.fetch_add(1, Ordering::Relaxed);
                     }
                     None => {
-                        tx.rollback().await?;
                         // Drain what is left before stopping, so the count proves itself.
-                        if stop.load(Ordering::Relaxed) {
-                            return Ok(());
+                        if drained.load(Ordering::SeqCst) {
+                            return Ok::<_, weir::Error>(());
                         }
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
@@ -100,7 +120,11 @@ async fn main() -> weir::Result<()> {
         _ = tokio::time::sleep(Duration::from_secs(seconds)) => println!("deadline: stopping"),
     }
     stop.store(true, Ordering::Relaxed);
-    for t in tasks {
+    for t in producers {
+        t.await.map_err(|e| weir::Error::Driver(e.to_string()))??;
+    }
+    drained.store(true, Ordering::SeqCst);
+    for t in consumers {
         t.await.map_err(|e| weir::Error::Driver(e.to_string()))??;
     }
     let (jobs, once, not_once): (i64, i64, i64) = db
