@@ -214,6 +214,21 @@ impl Conn {
         self.finish(r)
     }
 
+    /// Bulk-loads rows; see [`RawConn::copy_in`]. COPY leaves nothing in the session.
+    pub(crate) async fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &str,
+        width: usize,
+        params: &[Param<'_>],
+    ) -> Result<u64> {
+        self.settle().await?;
+        let in_flight = self.start()?;
+        let r = self.raw.copy_in(table, columns, width, params).await;
+        in_flight.disarm();
+        self.finish(r)
+    }
+
     pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.settle().await?;
         let in_flight = self.start_user(sql)?;
@@ -395,6 +410,7 @@ impl Lease {
     pub(crate) fn conn(&mut self) -> Result<&mut Conn> {
         self.obj
             .as_deref_mut()
+            .map(|conn| &mut **conn)
             .ok_or_else(|| Error::Driver("connection lease already released".into()))
     }
 }

@@ -121,25 +121,56 @@ fn skip_line(b: &[u8], start: usize) -> usize {
 /// comparable, and the session locks no server reports. It errs towards `true`: a false alarm
 /// costs a reconnect, a miss leaks state.
 pub(crate) fn may_change_session(sql: &str) -> bool {
+    // Runs on every statement, so it allocates nothing and reads the SQL once.
     let mut words = leading_words(sql);
     let first = words.next().unwrap_or_default();
-    let touches_session = match first.to_ascii_uppercase().as_str() {
+    let is = |word: &str, name: &str| word.eq_ignore_ascii_case(name);
+    let touches_session = if is(first, "SET") {
         // SET LOCAL and SET TRANSACTION end with the transaction they run in.
-        "SET" => !matches!(
-            words.next().map(|w| w.to_ascii_uppercase()).as_deref(),
-            Some("LOCAL" | "TRANSACTION")
-        ),
-        "CREATE" => words
-            .take(3)
-            .any(|w| w.eq_ignore_ascii_case("TEMP") || w.eq_ignore_ascii_case("TEMPORARY")),
-        "RESET" | "PREPARE" | "DEALLOCATE" | "DECLARE" | "LISTEN" | "LOAD" | "USE" | "LOCK"
-        | "UNLOCK" | "DISCARD" | "BEGIN" | "START" | "DO" | "HANDLER" => true,
-        _ => false,
+        !words
+            .next()
+            .is_some_and(|w| is(w, "LOCAL") || is(w, "TRANSACTION"))
+    } else if is(first, "CREATE") {
+        words.take(3).any(|w| is(w, "TEMP") || is(w, "TEMPORARY"))
+    } else {
+        [
+            "RESET",
+            "PREPARE",
+            "DEALLOCATE",
+            "DECLARE",
+            "LISTEN",
+            "LOAD",
+            "USE",
+            "LOCK",
+            "UNLOCK",
+            "DISCARD",
+            "BEGIN",
+            "START",
+            "DO",
+            "HANDLER",
+        ]
+        .iter()
+        .any(|name| is(first, name))
     };
-    touches_session
-        || ["advisory_lock", "set_config", "get_lock"]
-            .iter()
-            .any(|needle| contains_ignore_case(sql, needle))
+    touches_session || calls_session_function(sql.as_bytes())
+}
+
+/// Whether the SQL names `advisory_lock` (and its `pg_try_`/`_shared` kin), `set_config` or
+/// `get_lock`. Each has an underscore, so only the few positions holding one are compared.
+fn calls_session_function(sql: &[u8]) -> bool {
+    let around = |i: usize, before: &str, after: &str| {
+        i >= before.len()
+            && sql[i - before.len()..i].eq_ignore_ascii_case(before.as_bytes())
+            && sql
+                .get(i + 1..i + 1 + after.len())
+                .is_some_and(|a| a.eq_ignore_ascii_case(after.as_bytes()))
+    };
+    sql.iter().enumerate().any(|(i, &c)| {
+        c == b'_'
+            && (around(i, "advisory", "lock")
+                || around(i, "set", "config")
+                || around(i, "get", "lock"))
+    })
 }
 
 /// The first words of a statement, past white space, comments and opening parentheses.
@@ -161,13 +192,6 @@ fn leading_words(sql: &str) -> impl Iterator<Item = &str> {
     }
     rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .filter(|w| !w.is_empty())
-}
-
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Caches placeholder rewrites by SQL text, so the hot path does not lex again.

@@ -188,6 +188,26 @@ pub trait Executor: Send + Sync {
         }
     }
 
+    /// Bulk-loads rows into `table` (quoted) on PostgreSQL with binary `COPY`: `params` holds
+    /// the rows one after another, `width` values each, for the quoted `columns` list.
+    /// [`crate::repo::Repo::insert_many`] uses it; MySQL gets multi-row `INSERT`s instead.
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute); [`Error::Config`](crate::Error::Config) on MySQL.
+    #[doc(hidden)]
+    fn copy_in(
+        &self,
+        table: &str,
+        columns: &str,
+        width: usize,
+        params: Vec<crate::types::Param<'_>>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move {
+            call!(self, table, |conn| conn
+                .copy_in(table, columns, width, &params))
+        }
+    }
+
     /// Runs several `;`-separated statements with no parameters and no rows (a schema script,
     /// a migration), in one round trip through the simple query protocol. The connection it
     /// ran on is closed afterwards rather than reused, since a script may change the session.

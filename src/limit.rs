@@ -226,20 +226,27 @@ impl PhaseCell {
 
 /// Runs `call` under `timeout`; past it, the call is dropped (which cancels its statement on the
 /// server) and the error names the phase it was in.
-pub(crate) async fn with_deadline<T>(
+///
+/// The call is boxed: an `async fn` taking it by value would hold it (and the `Timeout` around
+/// it) inline, doubling the size of every caller's future, and futures that size are copied
+/// each time they move. One allocation per call is cheaper than those copies (callgrind).
+pub(crate) fn with_deadline<'a, T: 'a>(
     timeout: Option<Duration>,
-    phase: &PhaseCell,
-    call: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    match timeout {
-        None => call.await,
-        Some(after) => match tokio::time::timeout(after, call).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::QueryTimeout {
-                after,
-                phase: phase.get(),
-            }),
-        },
+    phase: &'a PhaseCell,
+    call: impl Future<Output = Result<T>> + 'a,
+) -> impl Future<Output = Result<T>> + 'a {
+    let call = Box::pin(call);
+    async move {
+        match timeout {
+            None => call.await,
+            Some(after) => match tokio::time::timeout(after, call).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::QueryTimeout {
+                    after,
+                    phase: phase.get(),
+                }),
+            },
+        }
     }
 }
 

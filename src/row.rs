@@ -67,6 +67,19 @@ impl Row {
         }
     }
 
+    /// Whether column `index` is called `name` (no UTF-8 check of the server's name needed).
+    fn column_is(&self, index: usize, name: &str) -> bool {
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            RowInner::Pg(r) => r.columns().get(index).is_some_and(|c| c.name() == name),
+            #[cfg(feature = "mysql")]
+            RowInner::My(r) => r
+                .columns_ref()
+                .get(index)
+                .is_some_and(|c| c.name_ref() == name.as_bytes()),
+        }
+    }
+
     /// The SQL type of column `index`, as the server names it.
     pub fn column_type(&self, index: usize) -> String {
         match &self.inner {
@@ -171,8 +184,30 @@ impl ColumnIndex for usize {
 impl ColumnIndex for &str {
     fn position(&self, row: &Row) -> Result<usize> {
         (0..row.len())
-            .find(|&i| row.column_name(i) == Some(*self))
+            .find(|&i| row.column_is(i, self))
             .ok_or_else(|| Error::ColumnNotFound(format!("`{self}`")))
+    }
+}
+
+/// A column named by the `FromRow` derive: its name, and the position of its field, which is
+/// tried first. A query that selects columns in field order (the usual case) then costs one
+/// name comparison per field instead of a search of the row's columns.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct NameAt<'a> {
+    /// The column's name.
+    pub name: &'a str,
+    /// Where the column probably is.
+    pub hint: usize,
+}
+
+impl ColumnIndex for NameAt<'_> {
+    fn position(&self, row: &Row) -> Result<usize> {
+        if row.column_is(self.hint, self.name) {
+            Ok(self.hint)
+        } else {
+            self.name.position(row)
+        }
     }
 }
 

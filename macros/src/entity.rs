@@ -413,10 +413,12 @@ mod tests {
         assert!(!out.contains("self.cache"), "{out}");
         // FromRow reads the same names and leaves `default` fields alone.
         assert!(
-            out.contains(r#"try_get::<Option<String>,_>("e\"mail")"#),
+            out.contains(
+                r#"try_get::<Option<String>,_>(::weir::row::NameAt{name:"e\"mail",hint:1usize})"#
+            ),
             "{out}"
         );
-        assert!(out.contains(r#"("userId")"#), "{out}");
+        assert!(out.contains(r#"name:"userId""#), "{out}");
         assert!(
             out.contains("<Vec<u8>as::std::default::Default>::default()"),
             "{out}"

@@ -30,8 +30,9 @@
 //! impl ::weir::FromRow for User {
 //!     fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
 //!         ::std::result::Result::Ok(Self {
-//!             id: row.try_get::<i64, _>("id")?,
-//!             display_name: row.try_get::<String, _>("displayName")?,
+//!             // Each column is looked for at its field's position first, then by name.
+//!             id: row.try_get::<i64, _>(::weir::row::NameAt { name: "id", hint: 0 })?,
+//!             display_name: row.try_get::<String, _>(::weir::row::NameAt { name: "displayName", hint: 1 })?,
 //!             /* ... */
 //!             cached: ::std::default::Default::default(),
 //!         })
@@ -488,7 +489,9 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
             if let Some(ident) = field_ident {
                 let column = column_name(ident, opts.rename.as_ref(), container.rename_all);
-                quote_spanned!(ty_span=> #row.try_get::<#ty, _>(#column)?)
+                let hint = proc_macro2::Literal::usize_suffixed(next_index);
+                next_index += 1;
+                quote_spanned!(ty_span=> #row.try_get::<#ty, _>(::weir::row::NameAt { name: #column, hint: #hint })?)
             } else {
                 let index = proc_macro2::Literal::usize_suffixed(next_index);
                 next_index += 1;
@@ -728,8 +731,8 @@ mod tests {
             impl ::weir::FromRow for User {
                 fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
                     ::std::result::Result::Ok(Self {
-                        id: row.try_get::<i64, _>("id")?,
-                        name: row.try_get::<Option<String>, _>("name")?
+                        id: row.try_get::<i64, _>(::weir::row::NameAt { name: "id", hint: 0usize })?,
+                        name: row.try_get::<Option<String>, _>(::weir::row::NameAt { name: "name", hint: 1usize })?
                     })
                 }
             }
@@ -743,10 +746,10 @@ mod tests {
             struct T { r#type: String, r#match: i32 }
         });
         assert!(
-            out.contains(r#"r#type : row . try_get :: < String , _ > ("type")"#),
+            out.contains(r#"r#type : row . try_get :: < String , _ > (:: weir :: row :: NameAt { name : "type" , hint : 0usize })"#),
             "{out}"
         );
-        assert!(out.contains(r#"("match")"#), "{out}");
+        assert!(out.contains(r#"name : "match""#), "{out}");
         assert!(!out.contains(r#""r#"#), "{out}");
     }
 
@@ -762,11 +765,11 @@ mod tests {
                 created_at: i64,
             }
         });
-        assert!(out.contains(r#"("userId")"#), "{out}");
-        assert!(out.contains(r#"("E-Mail")"#), "{out}");
+        assert!(out.contains(r#"name : "userId""#), "{out}");
+        assert!(out.contains(r#"name : "E-Mail""#), "{out}");
         assert!(!out.contains("emailAddress"), "{out}");
-        assert!(out.contains(r#"("type")"#), "{out}");
-        assert!(out.contains(r#"("createdAt")"#), "{out}");
+        assert!(out.contains(r#"name : "type""#), "{out}");
+        assert!(out.contains(r#"name : "createdAt""#), "{out}");
     }
 
     #[test]
@@ -780,7 +783,7 @@ mod tests {
                 user_id: i64,
             }
         });
-        assert!(out.contains(r#"("USER_ID")"#), "{out}");
+        assert!(out.contains(r#"name : "USER_ID""#), "{out}");
     }
 
     #[test]

@@ -170,6 +170,26 @@ impl RawConn {
         }
     }
 
+    /// Bulk-loads rows with `COPY` (PostgreSQL only; MySQL has no client-side equivalent that
+    /// works on every server, so the repository sends multi-row `INSERT`s there).
+    pub(crate) async fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &str,
+        width: usize,
+        params: &[Param<'_>],
+    ) -> Result<u64> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => c.copy_in(table, columns, width, params).await,
+            #[cfg(feature = "mysql")]
+            RawConn::My(_) => {
+                let _ = (table, columns, width, params);
+                Err(Error::Config("COPY is PostgreSQL only".into()))
+            }
+        }
+    }
+
     /// Runs an INSERT and returns the key it generated: the first column of the first row on
     /// PostgreSQL (the statement ends in `RETURNING <key>`), `LAST_INSERT_ID()` on MySQL.
     pub(crate) async fn execute_returning_id<K: Decode + Send>(

@@ -396,8 +396,10 @@ impl<T: Entity> Repo<T> {
             })
     }
 
-    /// Inserts many entities in multi-row statements, each under the servers' limit of 65,535
-    /// parameters, and returns how many rows were inserted. Generated keys are not returned.
+    /// Inserts many entities and returns how many rows were inserted. Generated keys are not
+    /// returned. PostgreSQL gets binary `COPY` statements; MySQL/MariaDB get multi-row
+    /// `INSERT`s. Each statement carries as many rows as fit under the servers' limit of 65,535
+    /// parameters.
     ///
     /// Each statement stands alone: on the pool, a failure leaves the statements before it
     /// applied. Run it in a transaction for all or nothing.
@@ -414,7 +416,23 @@ impl<T: Entity> Repo<T> {
             }
             return Ok(entities.len() as u64);
         }
-        let max_rows = floor_power_of_two(MAX_PARAMS / columns.len());
+        let max_rows = (MAX_PARAMS / columns.len()).max(1);
+        if db.backend() == Backend::Postgres {
+            // Binary COPY: one statement per chunk, a few times faster than INSERT.
+            let list = n.list(&columns);
+            let mut total = 0;
+            for chunk in entities.chunks(max_rows) {
+                let mut params = Vec::with_capacity(chunk.len() * columns.len());
+                for entity in chunk {
+                    let values = entity.values();
+                    for &c in &columns {
+                        params.push(value_at(&values, c, n.entity)?);
+                    }
+                }
+                total += db.copy_in(&n.table, &list, columns.len(), params).await?;
+            }
+            return Ok(total);
+        }
         let head = format!("INSERT INTO {} ({}) VALUES ", n.table, n.list(&columns));
         let mut total = 0;
         let mut rest = entities;

@@ -263,8 +263,9 @@ impl Where {
     }
 }
 
-/// Statement sizes for `n` rows at most `max` (a power of two) per statement: full
-/// statements, then the rest in powers of two down to [`SMALL_BATCH`], then what is left.
+/// Statement sizes for `n` rows at most `max` per statement: full statements, then the rest in
+/// powers of two down to [`SMALL_BATCH`], then what is left. Few sizes means few statement
+/// texts to prepare and cache, whatever the row counts callers send.
 pub(super) fn piece_sizes(mut n: usize, max: usize) -> Vec<usize> {
     let mut out = Vec::new();
     while n > 0 {
@@ -312,6 +313,11 @@ mod tests {
             assert!(p
                 .iter()
                 .all(|&s| s <= 1024 && (s <= SMALL_BATCH || s.is_power_of_two())));
+            let p = piece_sizes(n, 1000);
+            assert_eq!(p.iter().sum::<usize>(), n);
+            assert!(p
+                .iter()
+                .all(|&s| s == 1000 || s <= SMALL_BATCH || s.is_power_of_two()));
         }
         assert_eq!(floor_power_of_two(12_000), 8192);
         assert_eq!(floor_power_of_two(60_000), 32_768);
