@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use deadpool::managed::Object;
 use futures_core::Stream;
-use futures_util::{pin_mut, StreamExt};
 use tokio::sync::Mutex;
 
 use crate::backend::{Canceller, RawConn};
@@ -20,6 +19,7 @@ use crate::error::{Backend, Error, Result};
 use crate::limit::{LaneState, Permits};
 use crate::pool::Manager;
 use crate::row::FromRow;
+use crate::row::Row;
 use crate::tx::{Transaction, TxOptions};
 use crate::types::{Decode, Param};
 
@@ -309,36 +309,33 @@ impl Conn {
         first.ok_or(Error::RowNotFound)
     }
 
-    /// Streams decoded rows; the session stays busy until the last row is read.
-    pub(crate) fn fetch_stream<'c, T: FromRow + Send + 'c>(
+    /// Starts a streamed query: the session is busy from here until [`Conn::end_stream`].
+    /// The rows come from [`Conn::stream_rows`]; the caller loops over them itself, so that a
+    /// row passes through one generator (the caller's), not one per layer.
+    pub(crate) async fn start_stream(&mut self, sql: &str) -> Result<InFlight> {
+        self.settle().await?;
+        self.start_user(sql)
+    }
+
+    /// The rows of a query started with [`Conn::start_stream`].
+    pub(crate) fn stream_rows<'c>(
         &'c mut self,
         sql: &'c str,
         params: &'c [Param<'c>],
-    ) -> impl Stream<Item = Result<T>> + Send + 'c {
-        async_stream::try_stream! {
-            self.settle().await?;
-            let in_flight = self.start_user(sql)?;
-            let mut failed = None;
-            {
-                let rows = self.raw.stream(sql, params);
-                pin_mut!(rows);
-                while let Some(row) = rows.next().await {
-                    match row.and_then(T::from_row) {
-                        Ok(v) => yield v,
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                }
-            }
-            // A server error ends the result cleanly; a decode error leaves rows unread:
-            // dropping the guard cancels the rest, and the busy session is discarded.
-            if let Some(e @ (Error::Decode { .. } | Error::ColumnNotFound(_))) = failed {
-                Err(e)?;
-            } else {
+    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
+        self.raw.stream(sql, params)
+    }
+
+    /// Ends a streamed query: `failed` is the error that stopped the rows, if any.
+    pub(crate) fn end_stream(&mut self, in_flight: InFlight, failed: Option<Error>) -> Result<()> {
+        match failed {
+            // A decode error leaves rows unread: dropping the guard cancels the rest, and the
+            // busy session is discarded on return.
+            Some(e @ (Error::Decode { .. } | Error::ColumnNotFound(_))) => Err(e),
+            // The rows ended, or a server error ended the result cleanly.
+            failed => {
                 in_flight.disarm();
-                self.finish(failed.map_or(Ok(()), Err))?;
+                self.finish(failed.map_or(Ok(()), Err))
             }
         }
     }

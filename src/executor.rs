@@ -310,18 +310,33 @@ pub trait Executor: Send + Sync {
                 }
             };
             scope.phase.set(CallPhase::Execute);
-            let rows = guard.session()?.fetch_stream::<T>(sql, &params);
-            pin_mut!(rows);
-            while let Some(row) = rows.next().await {
-                if let Err(e) = &row {
-                    if let Some(r) = record.take() {
-                        r.fail(e);
+            let conn = guard.session()?;
+            let started = conn.start_stream(sql).await;
+            let mut failed = None;
+            if let Ok(in_flight) = started {
+                {
+                    let rows = conn.stream_rows(sql, &params);
+                    pin_mut!(rows);
+                    while let Some(row) = rows.next().await {
+                        match row.and_then(T::from_row) {
+                            Ok(v) => yield v,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
                     }
                 }
-                yield row?;
-            }
-            if let Some(r) = record.take() {
-                r.finish(&Ok(()));
+                let end = conn.end_stream(in_flight, failed);
+                if let Some(r) = record.take() {
+                    r.finish(&end);
+                }
+                end?;
+            } else if let Err(e) = started {
+                if let Some(r) = record.take() {
+                    r.fail(&e);
+                }
+                Err(e)?;
             }
         }
     }

@@ -8,9 +8,8 @@ pub(crate) mod mysql;
 pub(crate) mod postgres;
 
 use futures_core::Stream;
+#[cfg(feature = "postgres")]
 use futures_util::pin_mut;
-#[cfg(feature = "mysql")]
-use futures_util::StreamExt;
 #[cfg(feature = "postgres")]
 use futures_util::TryStreamExt;
 
@@ -273,11 +272,12 @@ impl RawConn {
                 }
                 #[cfg(feature = "mysql")]
                 RawConn::My(c) => {
-                    let rows = c.stream(sql, params);
-                    pin_mut!(rows);
-                    while let Some(r) = rows.next().await {
-                        yield Row { inner: RowInner::My(r?) };
+                    let mut result = c.exec_rows(sql, params).await?;
+                    while let Some(r) = result.next().await.map_err(mysql::map_error)? {
+                        yield Row { inner: RowInner::My(r) };
                     }
+                    result.drop_result().await.map_err(mysql::map_error)?;
+                    c.note_ok_packet();
                 }
             }
         }

@@ -176,7 +176,8 @@ impl MyConn {
         self.state_changed = false;
     }
 
-    fn note_ok_packet(&mut self) {
+    /// Records whether the last statement changed the session, as the server reports it.
+    pub(crate) fn note_ok_packet(&mut self) {
         if let Some(ok) = self.conn.last_ok_packet() {
             self.state_changed |= ok
                 .status_flags()
@@ -255,12 +256,7 @@ impl MyConn {
         params: &[Param<'_>],
         mut each: impl FnMut(mysql_async::Row) -> Result<bool>,
     ) -> Result<()> {
-        let b = self.bind(sql, params)?;
-        let mut result = self
-            .conn
-            .exec_iter(b.sql.as_str(), b.params)
-            .await
-            .map_err(map_error)?;
+        let mut result = self.exec_rows(sql, params).await?;
         let mut outcome = Ok(());
         while let Some(row) = result.next().await.map_err(map_error)? {
             match each(row) {
@@ -277,21 +273,18 @@ impl MyConn {
         outcome
     }
 
-    /// Streams the rows of `sql` one by one as they arrive.
-    pub(crate) fn stream<'c>(
-        &'c mut self,
-        sql: &'c str,
-        params: &'c [Param<'c>],
-    ) -> impl futures_core::Stream<Item = Result<mysql_async::Row>> + Send + 'c {
-        async_stream::try_stream! {
-            let b = self.bind(sql, params)?;
-            let mut result = self.conn.exec_iter(b.sql.as_str(), b.params).await.map_err(map_error)?;
-            while let Some(row) = result.next().await.map_err(map_error)? {
-                yield row;
-            }
-            result.drop_result().await.map_err(map_error)?;
-            self.note_ok_packet();
-        }
+    /// Runs `sql` and returns its result unread, for [`super::RawConn::stream`] to read row
+    /// by row; afterwards call [`MyConn::note_ok_packet`].
+    pub(crate) async fn exec_rows(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<mysql_async::QueryResult<'_, 'static, mysql_async::BinaryProtocol>> {
+        let b = self.bind(sql, params)?;
+        self.conn
+            .exec_iter(b.sql.as_str(), b.params)
+            .await
+            .map_err(map_error)
     }
 }
 
