@@ -454,7 +454,8 @@ impl Database {
         let permits = self.limits().admit(scope.lane).await?;
         scope.phase.set(CallPhase::Acquire);
         let policy = self.config().retry;
-        let started = Instant::now();
+        // Read the clock only once a connect failed: the hot path never needs it.
+        let mut started = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -466,7 +467,7 @@ impl Database {
                         kind: crate::ConnectErrorKind::Network,
                         ..
                     },
-                ) => match policy.backoff(attempt, started) {
+                ) => match policy.backoff(attempt, *started.get_or_insert_with(Instant::now)) {
                     Some(pause) => {
                         scope.lane.stats.record_retry(&scope.lane.name);
                         tokio::time::sleep(pause).await;

@@ -99,6 +99,15 @@ fn parse_args() -> Args {
             "--clients" => clients = list(value()),
             "--rounds" => rounds = Some(value().parse().unwrap_or_else(|_| usage())),
             "--secs" => secs = Some(value().parse::<f64>().unwrap_or_else(|_| usage())),
+            "--rss-probe" => {
+                let backend = match value().as_str() {
+                    "postgres" => Backend::Postgres,
+                    "mysql" => Backend::MySql,
+                    _ => usage(),
+                };
+                let rows = value().parse().unwrap_or_else(|_| usage());
+                rss_probe(backend, rows);
+            }
             _ => usage(),
         }
     }
@@ -357,6 +366,42 @@ async fn w5(s: &Settings, backend: Backend, admin: &mut Admin) -> Vec<Row> {
     out
 }
 
+/// `--rss-probe <backend> <rows>` (internal): streams the W2 rows through weir in this fresh
+/// process, prints its peak RSS and exits. The target is about what streaming costs a
+/// service, which an in-process figure after every other workload and peer would overstate.
+fn rss_probe(backend: Backend, rows: u64) -> ! {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let streamed = runtime.block_on(async {
+        let peers = clients::connect(backend).await;
+        let weir = peers.into_iter().find(|p| p.id == "weir").unwrap();
+        weir.client.stream().await.0
+    });
+    assert_eq!(streamed, rows, "the probe streamed {streamed} rows");
+    let peak = measure::status_mib("VmHWM").unwrap_or(f64::NAN);
+    println!("rss-probe peak MiB: {peak:.1}");
+    std::process::exit(0)
+}
+
+/// Runs [`rss_probe`] in a child process; its peak RSS in MiB.
+fn fresh_process_peak_rss(backend: Backend, rows: u64) -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let name = match backend {
+        Backend::Postgres => "postgres",
+        Backend::MySql => "mysql",
+    };
+    let out = std::process::Command::new(exe)
+        .args(["--rss-probe", name, &rows.to_string()])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("rss-probe peak MiB: "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 async fn w2(s: &Settings, backend: Backend, peers: &[Peer]) -> Vec<Row> {
     let mut runs: Vec<Vec<Run>> = peers.iter().map(|_| Vec::new()).collect();
     let mut peaks: Vec<(f64, f64)> = peers.iter().map(|_| (0.0, 0.0)).collect();
@@ -392,12 +437,19 @@ async fn w2(s: &Settings, backend: Backend, peers: &[Peer]) -> Vec<Row> {
             runs[i].push(run);
         }
     }
+    let fresh = fresh_process_peak_rss(backend, s.stream_rows);
+    eprintln!("  weir W2 in a fresh process: peak RSS {fresh:?} MiB");
     peers
         .iter()
         .zip(runs)
         .zip(peaks)
         .map(|((p, r), (peak, rise))| Row {
-            rss_peak: Some(peak),
+            // weir's figure is its own process's (see `rss_probe`); the peers' are in-process.
+            rss_peak: if p.id == "weir" {
+                fresh.or(Some(peak))
+            } else {
+                Some(peak)
+            },
             rss_rise: Some(rise),
             ..summarize(backend, "W2", p, "rows/s", r)
         })

@@ -184,7 +184,7 @@ pub fn targets(results: &[Result]) -> Vec<String> {
             .find(|r| r.backend == b && r.workload == "W2" && r.peer == "weir")
             .and_then(|r| r.rss_peak);
         check(
-            format!("weir W2 peak RSS MiB {be}"),
+            format!("weir W2 peak RSS MiB {be} (in a fresh process)"),
             rss,
             |v| v < 64.0,
             "< 64",
