@@ -10,6 +10,7 @@ mod flow;
 mod listen;
 mod migrate;
 mod outage;
+mod password;
 mod pool;
 mod private;
 mod proxy;
