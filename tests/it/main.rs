@@ -19,5 +19,6 @@ mod repo;
 mod session;
 mod streaming;
 mod tls;
+mod tls_ca;
 mod transactions;
 mod types;
