@@ -250,12 +250,21 @@ fn chown_postgres(path: &Path) -> Result<(), String> {
 /// Makes the template data directory once: built aside, then renamed into place, so that a
 /// half-made template is never used (also by a concurrent test process).
 fn make_template(bins: &Bins) -> Result<PathBuf, String> {
-    let (name, marker) = match bins {
-        Bins::Pg { .. } => ("pg", "PG_VERSION"),
-        Bins::My { .. } => ("my", "mysql"),
+    let (name, marker, program) = match bins {
+        Bins::Pg { bindir } => ("pg", "PG_VERSION", bindir),
+        Bins::My { install_db, .. } => ("my", "mysql", install_db),
     };
+    // Named after the binaries too: another server version needs a template of its own.
+    let slug: String = program
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let tmp = base_dir();
-    let target = tmp.join(format!("weir-private-{name}-template-v{TEMPLATE_VERSION}"));
+    let target = tmp.join(format!(
+        "weir-private-{name}-template-v{TEMPLATE_VERSION}{slug}"
+    ));
     if target.join("data").join(marker).exists() {
         return Ok(target);
     }
