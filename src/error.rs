@@ -239,7 +239,8 @@ impl fmt::Display for CallPhase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnectErrorKind {
-    /// TCP or socket connect failed (refused, no route, unknown host).
+    /// TCP or socket connect failed (refused, no route, unknown host), or the server is not
+    /// accepting connections yet (starting up, shutting down, in recovery). Transient.
     Network,
     /// The server rejected the user or password.
     Authentication,

@@ -544,6 +544,12 @@ fn connect_error(target: &str, e: mysql_async::Error) -> Error {
         ),
         #[cfg(feature = "tls")]
         E::Io(IoError::Tls(t)) => (ConnectErrorKind::Tls, t.to_string()),
+        // A failed handshake (untrusted certificate, wrong name) comes out of tokio-rustls as
+        // an I/O error wrapping the rustls error: it is not a network failure to retry.
+        #[cfg(feature = "tls")]
+        E::Io(IoError::Io(io)) if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) => {
+            (ConnectErrorKind::Tls, io.to_string())
+        }
         E::Io(IoError::Io(io)) => (ConnectErrorKind::Network, io.to_string()),
         other => (ConnectErrorKind::Other, other.to_string()),
     };

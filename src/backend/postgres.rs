@@ -622,6 +622,11 @@ fn is_stale_plan(e: &tokio_postgres::Error) -> bool {
 /// Classifies an error from a statement on an open connection.
 pub(crate) fn map_error(e: &tokio_postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
+        // FATAL ends the session: the server is shutting down or crashed (57P01, 57P02), or an
+        // admin terminated the backend. Whatever was in flight may or may not have taken effect.
+        if matches!(db.severity(), "FATAL" | "PANIC") {
+            return Error::ConnectionLost(format!("{} ({})", db.message(), db.code().code()));
+        }
         return DatabaseError {
             backend: Backend::Postgres,
             sqlstate: db.code().code().to_owned(),
@@ -652,6 +657,9 @@ fn connect_error(target: &str, e: &tokio_postgres::Error) -> Error {
             let kind = match db.code().code() {
                 "28P01" | "28000" => ConnectErrorKind::Authentication,
                 "3D000" => ConnectErrorKind::UnknownDatabase,
+                // "the database system is starting up / shutting down / in recovery": nothing
+                // was sent, and the same connect may succeed in a moment.
+                "57P03" => ConnectErrorKind::Network,
                 _ => ConnectErrorKind::Other,
             };
             (kind, format!("{} ({})", db.message(), db.code().code()))
