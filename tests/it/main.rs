@@ -7,6 +7,7 @@ mod connect;
 mod domain;
 mod errors;
 mod flow;
+mod health;
 mod listen;
 mod migrate;
 mod pool;
