@@ -203,7 +203,7 @@ pub async fn assert_pool_healthy(ctx: &Ctx, pool: &Watched) {
                         Backend::MySql => state == "Sleep" && *trx == 0,
                     }
             });
-        if ok || started.elapsed() > Duration::from_secs(3) {
+        if ok || started.elapsed() > Duration::from_secs(5) {
             break (ok, last);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod cancel;
 mod connect;
 mod domain;
 mod errors;
