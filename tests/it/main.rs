@@ -9,6 +9,7 @@ mod domain;
 mod errors;
 mod flow;
 mod health;
+mod kill;
 mod listen;
 mod migrate;
 mod pool;
