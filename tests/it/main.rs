@@ -7,6 +7,7 @@ mod cancel;
 mod connect;
 mod domain;
 mod errors;
+mod exhaustion;
 mod flow;
 mod health;
 mod kill;
