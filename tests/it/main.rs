@@ -13,6 +13,7 @@ mod health;
 mod kill;
 mod listen;
 mod migrate;
+mod panics;
 mod pool;
 mod proxy;
 mod queries;
