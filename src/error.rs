@@ -338,8 +338,24 @@ impl DatabaseError {
         }
     }
 
-    /// Wraps this error in the [`Error`] variant its kind calls for.
+    /// Whether the server ended the session with this error (killed by an administrator,
+    /// shutting down): the connection is gone, whatever the error says.
+    fn ends_session(&self) -> bool {
+        match self.number {
+            // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED.
+            Some(n) => matches!(n, 1053 | 1927),
+            // admin_shutdown (pg_terminate_backend, smart/fast shutdown), crash_shutdown.
+            None => matches!(self.sqlstate.as_str(), "57P01" | "57P02"),
+        }
+    }
+
+    /// Wraps this error in the [`Error`] variant its kind calls for; an error that ends the
+    /// session is [`Error::ConnectionLost`], so that the connection is discarded and a commit
+    /// it interrupted reports an unknown outcome.
     pub(crate) fn into_error(self) -> Error {
+        if self.ends_session() {
+            return Error::ConnectionLost(self.to_string());
+        }
         match self.kind() {
             DatabaseErrorKind::UniqueViolation => Error::UniqueViolation(Box::new(self)),
             DatabaseErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation(Box::new(self)),

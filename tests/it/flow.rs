@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use weir::{Backend, CallPhase, Database, Error, Executor, Lane, RetryPolicy};
 
 use crate::both_backends;
@@ -22,7 +21,6 @@ both_backends!(
     commit_on_a_dead_connection_is_outcome_unknown,
     refused_connects_are_retried_then_reported,
     close_cancels_what_outlives_the_grace_period,
-    random_drops_leave_nothing_behind,
 );
 
 fn sleep_sql(ctx: &Ctx, secs: f64, tag: &str) -> String {
@@ -409,10 +407,7 @@ async fn write_whose_connection_dies_is_not_retried(ctx: Ctx) {
     };
     let (r, ()) = tokio::join!(conn.execute(insert, ()), killer);
     let err = r.unwrap_err();
-    assert!(
-        matches!(err, Error::ConnectionLost(_)) || err.as_database_error().is_some(),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::ConnectionLost(_)), "{err:?}");
     drop(conn);
     let n: i64 = ctx
         .db
@@ -509,78 +504,4 @@ async fn close_cancels_what_outlives_the_grace_period(ctx: Ctx) {
         db.execute("SELECT 1", ()).await,
         Err(Error::PoolClosed)
     ));
-}
-
-/// 1,000 futures (queries, streams, transactions) dropped at seeded random points: afterwards
-/// no connection is lent, no statement runs, no transaction is open, and every query answers
-/// its own nonce.
-async fn random_drops_leave_nothing_behind(ctx: Ctx) {
-    crate::queries::create_users(&ctx).await;
-    let db = ctx.pool(|c| c.with_max_size(4)).await;
-    let mut seed: u64 = 0x5eed_0000 + ctx.backend as u64;
-    let mut next = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 33) as u32
-    };
-    let slow = sleep_sql(&ctx, 0.01, "weir-drop");
-    let mut completed = 0;
-    for i in 0..1000i64 {
-        let delay = Duration::from_micros(u64::from(next() % 20_000));
-        let kind = next() % 4;
-        let finished = match kind {
-            0 => tokio::time::timeout(delay, db.execute(&slow, ()))
-                .await
-                .is_ok(),
-            1 => tokio::time::timeout(delay, async {
-                let rows = db.fetch_stream::<(i64,), _>("SELECT id FROM users /* weir-drop */", ());
-                futures_util::pin_mut!(rows);
-                while rows.next().await.is_some() {}
-            })
-            .await
-            .is_ok(),
-            2 => tokio::time::timeout(delay, async {
-                let tx = db.begin().await?;
-                tx.execute("INSERT INTO users (id, name) VALUES ($1, 'd')", (i,))
-                    .await?;
-                tx.execute(&slow, ()).await?;
-                tx.rollback().await
-            })
-            .await
-            .is_ok(),
-            _ => tokio::time::timeout(delay, db.fetch_scalar::<i64, _>("SELECT $1 + 0", (i,)))
-                .await
-                .is_ok(),
-        };
-        completed += usize::from(finished);
-    }
-    assert!(
-        eventually(Duration::from_secs(5), || async { db.status().in_use == 0 }).await,
-        "connections still lent: {:?}",
-        db.status()
-    );
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            ctx.running("weir-drop").await == 0 && ctx.open_transactions().await == 0
-        })
-        .await,
-        "stray statements or open transactions on the server"
-    );
-    let n: i64 = db
-        .fetch_scalar("SELECT COUNT(*) FROM users", ())
-        .await
-        .unwrap();
-    assert_eq!(n, 0, "a rolled-back or dropped transaction left rows");
-    for nonce in 0..200i64 {
-        let v: i64 = db
-            .fetch_scalar("SELECT $1 + 0", (nonce * 7,))
-            .await
-            .unwrap();
-        assert_eq!(v, nonce * 7, "stale result");
-    }
-    eprintln!(
-        "{}: 1000 random drops, {completed} calls completed before their drop",
-        ctx.backend
-    );
 }

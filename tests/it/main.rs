@@ -3,13 +3,18 @@
 
 mod common;
 
+mod cancel;
 mod connect;
 mod domain;
 mod errors;
+mod exhaustion;
 mod flow;
+mod health;
+mod kill;
 mod listen;
 mod migrate;
 mod outage;
+mod panics;
 mod password;
 mod pool;
 mod private;

@@ -1,0 +1,158 @@
+//! Pool exhaustion: asking for one connection more than the pool has fails typed and on time,
+//! and callers waiting for a connection (or a lane permit) are served in arrival order.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use weir::{Error, Executor, Lane};
+
+use crate::both_backends;
+use crate::common::{eventually, Ctx};
+use crate::health::{assert_pool_healthy, watch};
+
+both_backends!(
+    holder_of_every_connection_asking_for_more_times_out_typed,
+    waiters_are_served_in_arrival_order,
+);
+
+/// A task holding all 3 connections that asks for a fourth, by `acquire`, by `begin` and by a
+/// query, gets `PoolTimeout` after the 300 ms acquire timeout (not before, not a hang); the
+/// pool is healthy once it lets go.
+async fn holder_of_every_connection_asking_for_more_times_out_typed(ctx: Ctx) {
+    let pool = watch(&ctx, |c| {
+        c.with_max_size(3)
+            .with_acquire_timeout(Duration::from_millis(300))
+    })
+    .await;
+    let db = &pool.db;
+    let held: Vec<_> = futures_util::future::join_all((0..3).map(|_| db.acquire()))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for case in ["acquire", "begin", "query"] {
+        let started = Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(5), async {
+            match case {
+                "acquire" => db.acquire().await.map(drop),
+                "begin" => db.begin().await.map(drop),
+                _ => db.fetch_scalar::<i64, _>("SELECT 1", ()).await.map(drop),
+            }
+        })
+        .await
+        .expect("asking a saturated pool for more hung");
+        let waited = started.elapsed();
+        let err = r.expect_err("a fourth connection out of a pool of 3");
+        assert!(
+            matches!(
+                err,
+                Error::PoolTimeout {
+                    in_use: 3,
+                    max_size: 3,
+                    ..
+                }
+            ),
+            "{case}: {err:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(290) && waited < Duration::from_secs(1),
+            "{case}: {waited:?}"
+        );
+    }
+    assert_eq!(db.stats().lane("default").unwrap().acquire_timeouts, 1);
+    drop(held);
+    assert_pool_healthy(&ctx, &pool).await;
+}
+
+/// Eight callers queued one after another on a saturated pool of 1 (half through `acquire`,
+/// half through queries) get the connection in the order they arrived, one at a time as each
+/// lets go; the same holds for eight callers queued on a lane of 1.
+async fn waiters_are_served_in_arrival_order(ctx: Ctx) {
+    let pool = watch(&ctx, |c| {
+        c.with_max_size(1)
+            .with_acquire_timeout(Duration::from_secs(10))
+            .with_lane(
+                "one",
+                Lane::new(1)
+                    .with_max_queue(16)
+                    .with_queue_timeout(Duration::from_secs(10)),
+            )
+    })
+    .await;
+    let sql = ctx.sql("SELECT $1::int8 + 0", "SELECT $1 + 0");
+    for lane in [false, true] {
+        let db = pool.db.clone();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        // Take the pool's only connection, or the lane's only permit, and hold it.
+        let (release, ready) = (
+            tokio::sync::oneshot::channel::<()>(),
+            tokio::sync::oneshot::channel::<()>(),
+        );
+        let ((let_go, wait), (taken, ready)) = (release, ready);
+        let holder = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                if lane {
+                    let scoped = db.lane("one");
+                    let rows = scoped.fetch_stream::<(i64,), _>("SELECT 1", ());
+                    futures_util::pin_mut!(rows);
+                    let _first = futures_util::StreamExt::next(&mut rows).await;
+                    taken.send(()).unwrap();
+                    wait.await.ok();
+                } else {
+                    let conn = db.acquire().await.unwrap();
+                    taken.send(()).unwrap();
+                    wait.await.ok();
+                    drop(conn);
+                }
+            })
+        };
+        ready.await.unwrap();
+        let mut waiters = Vec::new();
+        for i in 0..8i64 {
+            let (task_db, order) = (db.clone(), order.clone());
+            waiters.push(tokio::spawn(async move {
+                let db = task_db;
+                if lane {
+                    let v: i64 = db.lane("one").fetch_scalar(sql, (i,)).await.unwrap();
+                    assert_eq!(v, i);
+                    order.lock().unwrap().push(i);
+                } else if i % 2 == 0 {
+                    let conn = db.acquire().await.unwrap();
+                    order.lock().unwrap().push(i);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    drop(conn);
+                } else {
+                    let v: i64 = db.fetch_scalar(sql, (i,)).await.unwrap();
+                    assert_eq!(v, i);
+                    order.lock().unwrap().push(i);
+                }
+            }));
+            // The next caller arrives only once this one is in the queue.
+            let queued = || {
+                let n = if lane {
+                    db.stats().lane("one").unwrap().waiting
+                } else {
+                    db.status().waiting
+                };
+                async move { n == i as usize + 1 }
+            };
+            assert!(
+                eventually(Duration::from_secs(2), queued).await,
+                "waiter {i} never queued"
+            );
+        }
+        let_go.send(()).unwrap();
+        holder.await.unwrap();
+        for w in waiters {
+            w.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        assert_eq!(
+            order,
+            (0..8).collect::<Vec<_>>(),
+            "lane {lane}: served out of order"
+        );
+    }
+    assert_pool_healthy(&ctx, &pool).await;
+}
