@@ -9,6 +9,7 @@ mod errors;
 mod flow;
 mod listen;
 mod migrate;
+mod phases;
 mod pool;
 mod proxy;
 mod queries;
