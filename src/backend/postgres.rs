@@ -197,11 +197,16 @@ impl PgConn {
     }
 
     async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
-        let stmt = self
-            .client
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| map_error(&e))?;
+        let stmt = match self.client.prepare_cached(sql).await {
+            Ok(stmt) => stmt,
+            // A placeholder past $65535 overflows the protocol's 16-bit parameter count: the
+            // driver cannot read the server's reply and drops the connection. Name the cause.
+            Err(e) if e.as_db_error().is_none() => {
+                crate::dialect::rewrite_placeholders(sql)?;
+                return Err(map_error(&e));
+            }
+            Err(e) => return Err(map_error(&e)),
+        };
         if stmt.params().len() != params.len() {
             return Err(Error::ParamCount {
                 expected: stmt.params().len(),
