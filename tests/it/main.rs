@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bad_input;
 mod connect;
 mod domain;
 mod errors;
