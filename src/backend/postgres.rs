@@ -306,10 +306,17 @@ fn binds<'a>(params: &'a [Param<'a>]) -> impl ExactSizeIterator<Item = Bind<'a>>
 }
 
 /// A parameter with its position, so an encode failure can name it.
-#[derive(Debug)]
 struct Bind<'a> {
     index: usize,
     param: &'a Param<'a>,
+}
+
+/// tokio-postgres logs its parameters' `Debug` at DEBUG (through `log`): show the position and
+/// Rust type only, never the value.
+impl std::fmt::Debug for Bind<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "${} ({})", self.index + 1, self.param.rust_type())
+    }
 }
 
 /// An encode failure on its way through tokio-postgres, which boxes it.
