@@ -15,6 +15,7 @@ mod pool;
 mod proxy;
 mod queries;
 mod repo;
+mod secrets;
 mod session;
 mod streaming;
 mod tls;
