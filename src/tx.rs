@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::conn::Lease;
-use crate::error::{Backend, Error, Result};
-use crate::limit::LaneState;
+use crate::error::{Backend, CallPhase, Error, Result};
+use crate::limit::{with_deadline, LaneState, PhaseCell};
 
 /// Transaction isolation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +151,10 @@ impl<'c> Transaction<'c> {
         lane: Arc<LaneState>,
         timeout: Option<Duration>,
     ) -> Result<Transaction<'c>> {
-        let depth = conn.mutex().lock().await.conn()?.begin(&options).await?;
+        let depth = bounded(timeout, async {
+            conn.mutex().lock().await.conn()?.begin(&options).await
+        })
+        .await?;
         Ok(Transaction {
             conn,
             depth,
@@ -199,18 +202,26 @@ impl<'c> Transaction<'c> {
         .await
     }
 
-    /// Commits (or, nested, releases the savepoint).
+    /// Commits (or, nested, releases the savepoint), within the transaction's deadline.
     ///
     /// # Errors
     /// The server's error; the transaction is then rolled back.
+    /// [`Error::CommitOutcomeUnknown`] when the connection fails or the deadline passes while
+    /// the `COMMIT` is in flight.
     pub async fn commit(mut self) -> Result<()> {
-        let r = self.lock().await.conn()?.commit(self.depth).await;
+        let r = bounded(self.timeout, async {
+            self.lock().await.conn()?.commit(self.depth).await
+        })
+        .await;
         self.finished = r.is_ok();
         match r {
             // The COMMIT may have reached the server and taken effect before the link broke.
             Err(Error::ConnectionLost(why)) if self.depth == 1 => {
                 Err(Error::CommitOutcomeUnknown(why))
             }
+            Err(Error::QueryTimeout { after, .. }) if self.depth == 1 => Err(
+                Error::CommitOutcomeUnknown(format!("no reply to COMMIT within {after:?}")),
+            ),
             r => r,
         }
     }
@@ -220,7 +231,10 @@ impl<'c> Transaction<'c> {
     /// # Errors
     /// The server's error, or a lost connection (whose transaction the server then ends).
     pub async fn rollback(mut self) -> Result<()> {
-        let r = self.lock().await.conn()?.rollback(self.depth).await;
+        let r = bounded(self.timeout, async {
+            self.lock().await.conn()?.rollback(self.depth).await
+        })
+        .await;
         self.finished = r.is_ok();
         r
     }
@@ -243,6 +257,17 @@ impl Drop for Transaction<'_> {
             Err(_) => tracing::warn!("transaction dropped while its connection was in use"),
         }
     }
+}
+
+/// Runs transaction control under the transaction's deadline. Past it the statement is
+/// abandoned: cancelled on the server, and its connection discarded rather than reused.
+async fn bounded<T>(
+    timeout: Option<Duration>,
+    call: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let phase = PhaseCell::default();
+    phase.set(CallPhase::Execute);
+    with_deadline(timeout, &phase, call).await
 }
 
 impl From<tokio::sync::TryLockError> for Error {

@@ -879,3 +879,29 @@ async fn migrate_up_status_down_and_refuses_changes() {
     })
     .await;
 }
+
+/// Starts and ends with plain letters, so that a partial or escaped leak still shows.
+const CANARY_URL: &str = "zq7Canary%40%3A%2F%3F%23%25%26%27%22Tail9wd";
+
+/// A canary password with URL-special characters (`zq7Canary@:/?#%&'"Tail9wd`),
+/// percent-encoded, in `--url` and in `DATABASE_URL`: `weir ping` and `weir query` use it
+/// (PostgreSQL's trust auth lets it in, MariaDB's root refuses it: exit 1) and print none of it,
+/// plain, in part or encoded, on stdout or stderr.
+#[tokio::test]
+async fn a_canary_password_is_never_printed() {
+    each_backend("cli_canary", async |ctx| {
+        let url = with_password(&ctx.url, CANARY_URL).expect("a URL without a password");
+        for args in [&["ping"][..], &["query", "SELECT 1"]] {
+            let by_flag = run_with_input(weir_cmd().arg("--url").arg(&url).args(args), "");
+            let by_env = run_with_input(weir_cmd().env("DATABASE_URL", &url).args(args), "");
+            for o in [&by_flag, &by_env] {
+                assert_code(o, if ctx.pg() { 0 } else { 1 });
+                let out = format!("{}\n{}", stdout(o), stderr(o));
+                for part in ["zq7Canary", "Tail9wd", CANARY_URL] {
+                    assert!(!out.contains(part), "{args:?}: {out}");
+                }
+            }
+        }
+    })
+    .await;
+}

@@ -95,7 +95,7 @@ impl MyConnector {
         // only such connections are reset instead of every one on every return.
         conn.query_drop("SET SESSION session_track_state_change = ON")
             .await
-            .map_err(map_error)?;
+            .map_err(|e| connect_error(&self.target, e))?;
         let cancel = MyCanceller {
             opts: opts.clone(),
             id: conn.id(),

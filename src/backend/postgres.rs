@@ -197,11 +197,16 @@ impl PgConn {
     }
 
     async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
-        let stmt = self
-            .client
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| map_error(&e))?;
+        let stmt = match self.client.prepare_cached(sql).await {
+            Ok(stmt) => stmt,
+            // A placeholder past $65535 overflows the protocol's 16-bit parameter count: the
+            // driver cannot read the server's reply and drops the connection. Name the cause.
+            Err(e) if e.as_db_error().is_none() => {
+                crate::dialect::rewrite_placeholders(sql)?;
+                return Err(map_error(&e));
+            }
+            Err(e) => return Err(map_error(&e)),
+        };
         if stmt.params().len() != params.len() {
             return Err(Error::ParamCount {
                 expected: stmt.params().len(),
@@ -361,10 +366,17 @@ fn binds_from<'a>(
 }
 
 /// A parameter with its position, so an encode failure can name it.
-#[derive(Debug)]
 struct Bind<'a> {
     index: usize,
     param: &'a Param<'a>,
+}
+
+/// tokio-postgres logs its parameters' `Debug` at DEBUG (through `log`): show the position and
+/// Rust type only, never the value.
+impl std::fmt::Debug for Bind<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "${} ({})", self.index + 1, self.param.rust_type())
+    }
 }
 
 /// An encode failure on its way through tokio-postgres, which boxes it.

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bad_input;
 mod cancel;
 mod connect;
 mod domain;
@@ -16,11 +17,13 @@ mod migrate;
 mod outage;
 mod panics;
 mod password;
+mod phases;
 mod pool;
 mod private;
 mod proxy;
 mod queries;
 mod repo;
+mod secrets;
 mod session;
 mod streaming;
 mod tls;
