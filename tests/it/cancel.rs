@@ -15,7 +15,10 @@ use crate::both_backends;
 use crate::common::Ctx;
 use crate::health::{assert_pool_healthy, watch};
 
-both_backends!(random_drops_leave_nothing_behind);
+both_backends!(
+    random_drops_leave_nothing_behind,
+    timed_out_sessions_are_gone_before_replacements_open,
+);
 
 /// splitmix64: a seeded, deterministic choice sequence.
 struct Rng(u64);
@@ -380,4 +383,38 @@ async fn random_drops_leave_nothing_behind(ctx: Ctx) {
         sum.dropped.iter().all(|&d| d > 0),
         "some kind was never dropped"
     );
+}
+
+/// 20 one-second sleeps on a pool of 2, two at a time, each abandoned by a 50 ms deadline: the server never
+/// lists more of the pool's sessions than its maximum (an abandoned session must be gone, not
+/// still finishing its statement, once the pool opens its replacement), and the pool is healthy.
+async fn timed_out_sessions_are_gone_before_replacements_open(ctx: Ctx) {
+    let pool = watch(&ctx, |c| c.with_max_size(8)).await;
+    let sleep = ctx.sql(
+        "SELECT pg_sleep(0.05)::text",
+        "SELECT CAST(SLEEP(0.05) AS CHAR)",
+    );
+    assert_pool_healthy(&ctx, &pool).await;
+    let scoped = pool.db.with_timeout(Duration::from_millis(10));
+    for _ in 0..30 {
+        let calls = (0..8).map(|_| async {
+            let t = Instant::now();
+            (scoped.execute(sleep, ()).await, t.elapsed())
+        });
+        for (r, took) in futures_util::future::join_all(calls).await {
+            assert!(
+                matches!(r, Err(Error::QueryTimeout { .. })),
+                "{r:?} after {took:?}"
+            );
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    eprintln!(
+        "{}: {} sessions opened, server peak {} of {}",
+        ctx.backend,
+        pool.opened(),
+        pool.peak(),
+        pool.max
+    );
+    assert_pool_healthy(&ctx, &pool).await;
 }
