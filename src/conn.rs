@@ -45,11 +45,19 @@ pub struct Conn {
     pub(crate) idle_since: Instant,
     /// Stops this session's running statement from outside; shared with in-flight guards.
     pub(crate) canceller: Arc<Canceller>,
+    /// One of the pool's `max_size` session slots, held until the server session is closed,
+    /// not merely until the pool forgets the connection (see [`discard`]).
+    slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Conn {
-    pub(crate) fn new(raw: RawConn, cleanup_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        raw: RawConn,
+        cleanup_timeout: Duration,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Self {
         Conn {
+            slot,
             canceller: Arc::new(raw.canceller()),
             raw,
             tx_depth: 0,
@@ -425,12 +433,12 @@ impl Drop for Lease {
         if obj.busy || obj.broken || obj.tx_depth == 0 && obj.rollback_to.is_none() {
             // Mid-statement (its guard already sent the cancel), broken, or carrying session
             // state: closing is the only reset that cannot miss anything.
-            drop(Object::take(obj));
+            discard(obj);
             return;
         }
         // Inside a transaction: roll back, then return it; discard it if that fails.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            drop(Object::take(obj));
+            discard(obj);
             return;
         };
         runtime.spawn(async move {
@@ -446,10 +454,37 @@ impl Drop for Lease {
                 tracing::warn!(
                     "rollback of an abandoned transaction failed; discarding the connection"
                 );
-                drop(Object::take(obj));
+                discard(obj);
             }
         });
     }
+}
+
+/// Takes a connection out of the pool and closes its session. The session's slot is given
+/// back only once the server let the session go (or after the cleanup timeout): a MySQL
+/// session in the middle of a statement lingers on the server until that statement ends, and
+/// opening its replacement at once let a pool of 8 hold 40 server sessions under a storm of
+/// timeouts.
+fn discard(obj: Object<Manager>) {
+    let conn = Object::take(obj);
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return; // no runtime left to wait on: the driver closes what it can on drop
+    };
+    runtime.spawn(async move {
+        let Conn {
+            raw,
+            slot,
+            cleanup_timeout,
+            ..
+        } = *conn;
+        if tokio::time::timeout(cleanup_timeout, raw.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("closing a discarded session timed out; its slot is given back");
+        }
+        drop(slot);
+    });
 }
 
 /// A connection checked out of the pool for a sequence of statements on one session

@@ -37,6 +37,8 @@ pub(crate) struct Manager {
     last_connect_error: Mutex<Option<String>>,
     /// Cancel handles of every open connection, for `close` to stop what outlives its grace.
     live: Mutex<Vec<Weak<Canceller>>>,
+    /// `max_size` permits, one per server session, held until the session is really closed.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Manager {
@@ -73,6 +75,11 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Box<Conn>> {
+        // Waits while discarded sessions are still closing: never more sessions than max_size.
+        let slot = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::PoolClosed)?;
         self.connecting.fetch_add(1, Ordering::Relaxed);
         let _connecting = ConnectingGuard(&self.connecting);
         let raw = match tokio::time::timeout(self.connect_timeout, self.connector.connect()).await {
@@ -94,7 +101,7 @@ impl managed::Manager for Manager {
                 return Err(e);
             }
         };
-        let mut conn = Box::new(Conn::new(raw, self.cleanup_timeout));
+        let mut conn = Box::new(Conn::new(raw, self.cleanup_timeout, slot));
         if let Some(hook) = &self.after_connect {
             let mut session = SessionRef { conn: &mut conn };
             hook(&mut session).await?;
@@ -232,6 +239,7 @@ impl Database {
             connecting: AtomicUsize::new(0),
             last_connect_error: Mutex::new(None),
             live: Mutex::new(Vec::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_size)),
         };
         let pool = Pool::builder(manager)
             .max_size(config.max_size)
@@ -526,7 +534,12 @@ impl Database {
     fn timeout_error(&self) -> Error {
         let manager = self.shared.pool.manager();
         let status = self.status();
-        if manager.connecting.load(Ordering::Relaxed) > 0 || status.size < status.max_size {
+        // A free pool slot with no session behind it means connects fail or hang, unless the
+        // slot waits for a discarded session to close: that is saturation.
+        let closing = manager.slots.available_permits() == 0;
+        if manager.connecting.load(Ordering::Relaxed) > 0
+            || (status.size < status.max_size && !closing)
+        {
             Error::Unreachable {
                 target: manager.target.clone(),
                 waited: self.shared.config.acquire_timeout,

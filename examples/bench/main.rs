@@ -370,14 +370,14 @@ async fn w5(s: &Settings, backend: Backend, admin: &mut Admin) -> Vec<Row> {
 /// process, prints its peak RSS and exits. The target is about what streaming costs a
 /// service, which an in-process figure after every other workload and peer would overstate.
 fn rss_probe(backend: Backend, rows: u64) -> ! {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let streamed = runtime.block_on(async {
-        let peers = clients::connect(backend).await;
-        let weir = peers.into_iter().find(|p| p.id == "weir").unwrap();
-        weir.client.stream().await.0
+    // Arguments are read inside `main`'s runtime: block on it rather than start another.
+    let streamed = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async {
+            let db = weir::Database::connect(&clients::weir_url(backend))
+                .await
+                .unwrap();
+            clients::Client::Weir(db).stream().await.0
+        })
     });
     assert_eq!(streamed, rows, "the probe streamed {streamed} rows");
     let peak = measure::status_mib("VmHWM").unwrap_or(f64::NAN);

@@ -92,6 +92,18 @@ impl Canceller {
 }
 
 impl RawConn {
+    /// Closes the session and waits until the server let it go.
+    pub(crate) async fn close(self) {
+        match self {
+            #[cfg(feature = "postgres")]
+            // Dropping the client ends its connection task, which closes the socket; the
+            // server ends the session (and a running statement's cancel was already sent).
+            RawConn::Pg(c) => drop(c),
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => c.close().await,
+        }
+    }
+
     pub(crate) fn backend(&self) -> Backend {
         match self {
             #[cfg(feature = "postgres")]

@@ -176,6 +176,21 @@ impl MyConn {
         self.state_changed = false;
     }
 
+    /// Reads what is left of a running statement's result (a cancelled statement ends
+    /// quickly), then says goodbye, so the server session is gone when this returns.
+    pub(crate) async fn close(mut self) {
+        // mysql_async's `disconnect` says goodbye without reading the rest of a statement cut
+        // off mid-way, and the server keeps that session until the statement ends. A trivial
+        // statement first reads that result out (the cancel makes it end early), so the
+        // session is idle, and goes at once, when the goodbye arrives.
+        if let Err(e) = self.conn.query_drop("DO 0").await {
+            tracing::debug!("draining a discarded MySQL session: {e}");
+        }
+        if let Err(e) = self.conn.disconnect().await {
+            tracing::debug!("closing a discarded MySQL session: {e}");
+        }
+    }
+
     /// Records whether the last statement changed the session, as the server reports it.
     pub(crate) fn note_ok_packet(&mut self) {
         if let Some(ok) = self.conn.last_ok_packet() {

@@ -69,19 +69,48 @@ impl Ctx {
                 )
                 .await
                 .unwrap(),
-            Backend::MySql => admin
-                .fetch_scalar(
-                    "SELECT COUNT(*) FROM information_schema.INNODB_TRX t \
-                     JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
-                     WHERE p.DB = DATABASE() AND p.ID <> CONNECTION_ID()",
-                    (),
-                )
-                .await
-                .unwrap(),
+            Backend::MySql => {
+                let in_trx = innodb_trx_threads(&admin).await;
+                let ours: Vec<(i64,)> = admin
+                    .fetch_all(
+                        "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST \
+                         WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+                        (),
+                    )
+                    .await
+                    .unwrap();
+                ours.iter().filter(|(id,)| in_trx.contains(id)).count() as i64
+            }
         };
         admin.close(Duration::from_secs(1)).await;
         n
     }
+}
+
+/// Thread ids of the MySQL/MariaDB sessions inside an InnoDB transaction, from
+/// `SHOW ENGINE INNODB STATUS`. Not from `information_schema.INNODB_TRX`: MariaDB serves that
+/// table from a cache it refreshes only after 100 ms without readers, so tests polling it in
+/// parallel kept it seconds stale (a panicked transaction, long rolled back, still listed).
+pub async fn innodb_trx_threads(admin: &Database) -> Vec<i64> {
+    let (_, _, status): (String, String, String) = admin
+        .fetch_one("SHOW ENGINE INNODB STATUS", ())
+        .await
+        .unwrap();
+    let mut threads = Vec::new();
+    let mut active = false;
+    for line in status.lines() {
+        if line.starts_with("---TRANSACTION ") {
+            active = line.contains(", ACTIVE");
+        } else if let Some(rest) = line.strip_prefix("MySQL thread id ") {
+            if active {
+                if let Some(id) = rest.split(',').next().and_then(|s| s.trim().parse().ok()) {
+                    threads.push(id);
+                }
+            }
+            active = false;
+        }
+    }
+    threads
 }
 
 /// Polls `check` until it holds or `within` passes; returns whether it held.

@@ -55,11 +55,19 @@ async fn server_sessions(admin: &Database, backend: Backend) -> Vec<ServerRow> {
              WHERE datname = current_database() AND pid <> pg_backend_pid()"
         }
         Backend::MySql => {
-            "SELECT CAST(p.ID AS SIGNED), p.COMMAND, \
-             (SELECT COUNT(*) FROM information_schema.INNODB_TRX t \
-              WHERE t.trx_mysql_thread_id = p.ID) \
-             FROM information_schema.PROCESSLIST p \
-             WHERE p.DB = DATABASE() AND p.ID <> CONNECTION_ID()"
+            let in_trx = crate::common::innodb_trx_threads(admin).await;
+            let rows: Vec<(i64, String)> = admin
+                .fetch_all(
+                    "SELECT CAST(p.ID AS SIGNED), p.COMMAND FROM information_schema.PROCESSLIST p \
+                     WHERE p.DB = DATABASE() AND p.ID <> CONNECTION_ID()",
+                    (),
+                )
+                .await
+                .unwrap();
+            return rows
+                .into_iter()
+                .map(|(id, command)| (id, command, i64::from(in_trx.contains(&id))))
+                .collect();
         }
     };
     admin.fetch_all(sql, ()).await.unwrap()

@@ -101,13 +101,28 @@ async fn panic_inside_a_transaction_releases_its_locks(ctx: Ctx) {
             ctx.backend,
             go_at.elapsed()
         );
+        let closed = eventually(Duration::from_secs(3), || async {
+            ctx.open_transactions().await == 0
+        })
+        .await;
         assert!(
-            eventually(Duration::from_secs(3), || async {
-                ctx.open_transactions().await == 0
-            })
-            .await,
-            "a transaction stayed open on the server"
+            closed,
+            "a transaction stayed open on the server: {:?}",
+            open_transaction_details(&ctx).await
         );
         assert_pool_healthy(&ctx, &pool).await;
     }
+}
+
+/// What the server says of the open transactions, for a failure message.
+async fn open_transaction_details(ctx: &Ctx) -> Vec<Vec<weir::Value>> {
+    let sql = ctx.sql(
+        "SELECT pid::text, state, query, now() - xact_start FROM pg_stat_activity \
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        "SELECT t.trx_mysql_thread_id, t.trx_state, t.trx_started, t.trx_query, \
+         p.COMMAND, p.TIME, p.INFO FROM information_schema.INNODB_TRX t \
+         JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+         WHERE p.DB = DATABASE()",
+    );
+    ctx.db.fetch_all(sql, ()).await.unwrap_or_default()
 }
