@@ -152,12 +152,13 @@ pub(crate) fn may_change_session(sql: &str) -> bool {
         .iter()
         .any(|name| is(first, name))
     };
-    touches_session || calls_session_function(sql.as_bytes())
+    touches_session || calls_session_function(sql)
 }
 
 /// Whether the SQL names `advisory_lock` (and its `pg_try_`/`_shared` kin), `set_config` or
 /// `get_lock`. Each has an underscore, so only the few positions holding one are compared.
-fn calls_session_function(sql: &[u8]) -> bool {
+fn calls_session_function(text: &str) -> bool {
+    let sql = text.as_bytes();
     let around = |i: usize, before: &str, after: &str| {
         i >= before.len()
             && sql[i - before.len()..i].eq_ignore_ascii_case(before.as_bytes())
@@ -165,11 +166,9 @@ fn calls_session_function(sql: &[u8]) -> bool {
                 .get(i + 1..i + 1 + after.len())
                 .is_some_and(|a| a.eq_ignore_ascii_case(after.as_bytes()))
     };
-    sql.iter().enumerate().any(|(i, &c)| {
-        c == b'_'
-            && (around(i, "advisory", "lock")
-                || around(i, "set", "config")
-                || around(i, "get", "lock"))
+    // `match_indices` on a char finds each underscore with memchr.
+    text.match_indices('_').any(|(i, _)| {
+        around(i, "advisory", "lock") || around(i, "set", "config") || around(i, "get", "lock")
     })
 }
 

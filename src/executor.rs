@@ -72,26 +72,40 @@ pub struct Overrides {
 
 /// Runs one call: scope, deadline, session, statement, outcome. Spans are at DEBUG, which
 /// is also the only level that records the SQL text; parameter values are never recorded.
+///
+/// The spans wrap the call only when a subscriber wants them: an instrumented future enters
+/// and leaves its span on every poll, which costs even when nobody listens (with tracing's
+/// `log` fallback compiled in, each enter checks the logger), and profiles showed it.
 macro_rules! call {
     ($exec:expr, $sql:expr, |$conn:ident| $op:expr) => {{
         let scope = $exec.scope(&Overrides::default())?;
         let record = CallRecord::start(scope.lane);
         let span = tracing::debug_span!("weir.call", lane = %scope.lane.name, sql = $sql);
-        let r = with_deadline(
-            scope.timeout,
-            &scope.phase,
-            async {
-                let mut guard = $exec
-                    .session(&scope)
-                    .instrument(tracing::debug_span!("weir.acquire"))
-                    .await?;
+        let r = if span.is_disabled() {
+            with_deadline(scope.timeout, &scope.phase, async {
+                let mut guard = $exec.session(&scope).await?;
                 scope.phase.set(CallPhase::Execute);
                 let $conn = guard.session()?;
-                $op.instrument(tracing::debug_span!("weir.execute")).await
-            }
-            .instrument(span),
-        )
-        .await;
+                $op.await
+            })
+            .await
+        } else {
+            with_deadline(
+                scope.timeout,
+                &scope.phase,
+                async {
+                    let mut guard = $exec
+                        .session(&scope)
+                        .instrument(tracing::debug_span!("weir.acquire"))
+                        .await?;
+                    scope.phase.set(CallPhase::Execute);
+                    let $conn = guard.session()?;
+                    $op.instrument(tracing::debug_span!("weir.execute")).await
+                }
+                .instrument(span),
+            )
+            .await
+        };
         record.finish(&r);
         r
     }};

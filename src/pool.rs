@@ -75,6 +75,32 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Box<Conn>> {
+        // Boxed: deadpool's checkout future holds this one inline, and a driver's connect
+        // future is kilobytes, which every checkout would otherwise carry and copy.
+        Box::pin(self.open()).await
+    }
+
+    async fn recycle(&self, conn: &mut Box<Conn>, metrics: &Metrics) -> RecycleResult<Error> {
+        if !conn.is_reusable() || conn.raw.is_closed() {
+            return Err(RecycleError::message("connection is closed or not idle"));
+        }
+        if self.max_lifetime.is_some_and(|max| metrics.age() >= max) {
+            return Err(RecycleError::message("connection reached its max lifetime"));
+        }
+        if conn.idle_since.elapsed() >= self.idle_check_after {
+            // Boxed for the reason `create` is; this path is rare.
+            Box::pin(self.idle_check(conn)).await?;
+        }
+        Ok(())
+    }
+
+    fn detach(&self, conn: &mut Box<Conn>) {
+        self.connector.detach(&mut conn.raw);
+    }
+}
+
+impl Manager {
+    async fn open(&self) -> Result<Box<Conn>> {
         // Waits while discarded sessions are still closing: never more sessions than max_size.
         let slot = Arc::clone(&self.slots)
             .acquire_owned()
@@ -123,24 +149,21 @@ impl managed::Manager for Manager {
         Ok(conn)
     }
 
-    async fn recycle(&self, conn: &mut Box<Conn>, metrics: &Metrics) -> RecycleResult<Error> {
-        if !conn.is_reusable() || conn.raw.is_closed() {
-            return Err(RecycleError::message("connection is closed or not idle"));
-        }
-        if self.max_lifetime.is_some_and(|max| metrics.age() >= max) {
-            return Err(RecycleError::message("connection reached its max lifetime"));
-        }
-        if conn.idle_since.elapsed() >= self.idle_check_after {
-            if let Err(e) = conn.ping().await {
+    /// Pings a connection that sat idle long enough to have been dropped by a firewall or
+    /// the server, bounded here rather than by a deadpool recycle timeout, which would cost a
+    /// timer on every checkout.
+    async fn idle_check(&self, conn: &mut Conn) -> RecycleResult<Error> {
+        match tokio::time::timeout(self.cleanup_timeout, conn.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
                 tracing::warn!("discarding a connection that failed its idle check: {e}");
-                return Err(RecycleError::Backend(e));
+                Err(RecycleError::Backend(e))
+            }
+            Err(_) => {
+                tracing::warn!("discarding a connection whose idle check got no answer");
+                Err(RecycleError::message("idle check timed out"))
             }
         }
-        Ok(())
-    }
-
-    fn detach(&self, conn: &mut Box<Conn>) {
-        self.connector.detach(&mut conn.raw);
     }
 }
 
@@ -243,13 +266,14 @@ impl Database {
         };
         let pool = Pool::builder(manager)
             .max_size(config.max_size)
-            // One timer per acquire: `lease` bounds the whole wait with acquire_timeout and the
-            // manager bounds each connect with connect_timeout, so deadpool needs no timers of
-            // its own for those phases (a second timer per contended checkout showed in W3).
+            // One timer per acquire: `lease` bounds the whole wait with acquire_timeout, the
+            // manager bounds each connect with connect_timeout and each idle check with
+            // cleanup_timeout, so deadpool needs no timers of its own (each one showed in W1
+            // and W3 profiles).
             .timeouts(Timeouts {
                 wait: None,
                 create: None,
-                recycle: Some(config.cleanup_timeout),
+                recycle: None,
             })
             .runtime(deadpool::Runtime::Tokio1)
             .build()

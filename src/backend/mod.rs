@@ -9,8 +9,6 @@ pub(crate) mod postgres;
 
 use futures_core::Stream;
 #[cfg(feature = "postgres")]
-use futures_util::pin_mut;
-#[cfg(feature = "postgres")]
 use futures_util::TryStreamExt;
 
 use crate::config::DatabaseConfig;
@@ -96,9 +94,7 @@ impl RawConn {
     pub(crate) async fn close(self) {
         match self {
             #[cfg(feature = "postgres")]
-            // Dropping the client ends its connection task, which closes the socket; the
-            // server ends the session (and a running statement's cancel was already sent).
-            RawConn::Pg(c) => drop(c),
+            RawConn::Pg(c) => c.close().await,
             #[cfg(feature = "mysql")]
             RawConn::My(c) => c.close().await,
         }
@@ -266,32 +262,78 @@ impl RawConn {
         }
     }
 
-    /// Streams rows as the server sends them.
+    /// Streams rows as the server sends them. PostgreSQL's rows come from the driver's own
+    /// stream through combinators; MySQL's `QueryResult` is read with an async method, which
+    /// needs a generator. Callers add one of their own, so a row never passes more than two.
+    #[cfg(all(feature = "postgres", feature = "mysql"))]
     pub(crate) fn stream<'c>(
         &'c mut self,
         sql: &'c str,
         params: &'c [Param<'c>],
     ) -> impl Stream<Item = Result<Row>> + Send + 'c {
-        async_stream::try_stream! {
-            match self {
-                #[cfg(feature = "postgres")]
-                RawConn::Pg(c) => {
-                    let rows = c.query(sql, params).await?;
-                    pin_mut!(rows);
-                    while let Some(r) = rows.try_next().await.map_err(|e| postgres::map_error(&e))? {
-                        yield Row { inner: RowInner::Pg(r) };
-                    }
-                }
-                #[cfg(feature = "mysql")]
-                RawConn::My(c) => {
-                    let mut result = c.exec_rows(sql, params).await?;
-                    while let Some(r) = result.next().await.map_err(mysql::map_error)? {
-                        yield Row { inner: RowInner::My(r) };
-                    }
-                    result.drop_result().await.map_err(mysql::map_error)?;
-                    c.note_ok_packet();
-                }
-            }
+        match self {
+            RawConn::Pg(c) => futures_util::future::Either::Left(pg_rows(c, sql, params)),
+            RawConn::My(c) => futures_util::future::Either::Right(my_rows(c, sql, params)),
         }
+    }
+
+    /// Streams rows as the server sends them.
+    #[cfg(all(feature = "postgres", not(feature = "mysql")))]
+    pub(crate) fn stream<'c>(
+        &'c mut self,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
+        let RawConn::Pg(c) = self;
+        pg_rows(c, sql, params)
+    }
+
+    /// Streams rows as the server sends them.
+    #[cfg(all(feature = "mysql", not(feature = "postgres")))]
+    pub(crate) fn stream<'c>(
+        &'c mut self,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
+        let RawConn::My(c) = self;
+        my_rows(c, sql, params)
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn pg_rows<'c>(
+    c: &'c postgres::PgConn,
+    sql: &'c str,
+    params: &'c [Param<'c>],
+) -> impl Stream<Item = Result<Row>> + Send + 'c {
+    fn lift(rows: tokio_postgres::RowStream) -> impl Stream<Item = Result<Row>> {
+        rows.map_ok(pg_row).map_err(pg_error)
+    }
+    fn pg_row(r: tokio_postgres::Row) -> Row {
+        Row {
+            inner: RowInner::Pg(r),
+        }
+    }
+    fn pg_error(e: tokio_postgres::Error) -> Error {
+        postgres::map_error(&e)
+    }
+    futures_util::stream::once(c.query(sql, params))
+        .map_ok(lift)
+        .try_flatten()
+}
+
+#[cfg(feature = "mysql")]
+fn my_rows<'c>(
+    c: &'c mut mysql::MyConn,
+    sql: &'c str,
+    params: &'c [Param<'c>],
+) -> impl Stream<Item = Result<Row>> + Send + 'c {
+    async_stream::try_stream! {
+        let mut result = c.exec_rows(sql, params).await?;
+        while let Some(r) = result.next().await.map_err(mysql::map_error)? {
+            yield Row { inner: RowInner::My(r) };
+        }
+        result.drop_result().await.map_err(mysql::map_error)?;
+        c.note_ok_packet();
     }
 }

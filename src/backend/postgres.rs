@@ -189,6 +189,16 @@ impl PgConn {
     }
 
     /// Runs SQL through the simple protocol (transaction control, hooks, pings).
+    /// Waits until the session is idle, then lets it go. A statement cut off mid-way keeps
+    /// its server session busy until the cancel lands, and the server notices a closed socket
+    /// only once idle; an empty query queues behind the cut-off one, so when it answers the
+    /// session is idle and ends the moment the connection drops.
+    pub(crate) async fn close(self) {
+        if let Err(e) = self.simple("").await {
+            tracing::debug!("draining a discarded PostgreSQL session: {e}");
+        }
+    }
+
     pub(crate) async fn simple(&self, sql: &str) -> Result<()> {
         self.client
             .batch_execute(sql)
