@@ -96,6 +96,12 @@ impl MyConnector {
         conn.query_drop("SET SESSION session_track_state_change = ON")
             .await
             .map_err(|e| connect_error(&self.target, e))?;
+        // A value over this makes the server hang up mid-write, which reads as a lost
+        // connection; knowing it, `bind` refuses such a value, typed, before sending anything.
+        let max_packet: Option<u64> = conn
+            .query_first("SELECT @@max_allowed_packet")
+            .await
+            .map_err(|e| connect_error(&self.target, e))?;
         let cancel = MyCanceller {
             opts: opts.clone(),
             id: conn.id(),
@@ -106,6 +112,7 @@ impl MyConnector {
             rewrites: Arc::clone(&self.rewrites),
             cancel,
             state_changed: false,
+            max_packet: max_packet.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX)),
         })
     }
 }
@@ -118,6 +125,8 @@ pub(crate) struct MyConn {
     /// The server flagged a session state change (variables, temporary tables, prepared
     /// statements, schema) since the connection was opened.
     state_changed: bool,
+    /// The server's `max_allowed_packet`: no single value may be larger.
+    max_packet: usize,
 }
 
 /// Stops whatever a connection is running, from a separate short-lived connection, so a
@@ -211,7 +220,32 @@ impl MyConn {
         self.conn.ping().await.map_err(map_error)
     }
 
+    /// Refuses a value the server would not accept (it hangs up on a packet over its
+    /// `max_allowed_packet`, and the caller would see a lost connection).
+    fn check_sizes(&self, params: &[Param<'_>]) -> Result<()> {
+        for (index, param) in params.iter().enumerate() {
+            let len = match param {
+                Param::Str(s) | Param::Untyped(s) => s.len(),
+                Param::Bytes(b) => b.len(),
+                _ => continue,
+            };
+            if len > self.max_packet {
+                return Err(Error::Encode {
+                    index,
+                    rust_type: param.rust_type(),
+                    sql_type: "any type".into(),
+                    reason: format!(
+                        "{len} bytes is over the server's max_allowed_packet of {} bytes",
+                        self.max_packet
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn bind<'s>(&self, sql: &'s str, params: &[Param<'_>]) -> Result<Bound<'s>> {
+        self.check_sizes(params)?;
         if !sql.contains('$') {
             let values: Vec<Value> = params.iter().map(to_value).collect();
             return Ok(Bound {
