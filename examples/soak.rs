@@ -251,7 +251,13 @@ async fn fault(run: &Run, k: u64) -> String {
                         .await
                         .map(drop),
                 };
-                killed += usize::from(r.is_ok());
+                if r.is_ok() {
+                    killed += 1;
+                    // Killed by us, the session is the server's to tear down, no longer the
+                    // pool's: it stops counting against the pool's maximum (sessions whose
+                    // statement weir cancelled still count, until the server lets them go).
+                    run.ids.lock().unwrap().remove(&id);
+                }
             }
             format!("killed {killed} pool sessions on the server")
         }

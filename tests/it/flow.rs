@@ -9,6 +9,8 @@ use weir::{Backend, CallPhase, Database, Error, Executor, Lane, RetryPolicy};
 
 use crate::both_backends;
 use crate::common::{eventually, Ctx};
+use crate::health::id_sql;
+use crate::kill::kill;
 
 both_backends!(
     statement_timeout_cancels_on_the_server,
@@ -363,31 +365,6 @@ async fn deadlocked_transactions_commit_exactly_once_through_retry(ctx: Ctx) {
     assert!(db.stats().lane("default").unwrap().retried >= 1);
 }
 
-async fn kill_backend(ctx: &Ctx, id: i64) {
-    match ctx.backend {
-        Backend::Postgres => {
-            let _: bool = ctx
-                .db
-                .fetch_scalar("SELECT pg_terminate_backend($1::int4)", (id,))
-                .await
-                .unwrap();
-        }
-        Backend::MySql => {
-            ctx.db
-                .execute(&format!("KILL CONNECTION {id}"), ())
-                .await
-                .unwrap();
-        }
-    }
-}
-
-fn backend_id_sql(ctx: &Ctx) -> &'static str {
-    ctx.sql(
-        "SELECT pg_backend_pid()::int8",
-        "SELECT CONNECTION_ID() + 0",
-    )
-}
-
 /// An INSERT whose connection is killed while it runs fails with a typed error and is not
 /// retried behind the caller's back: the row is not there.
 async fn write_whose_connection_dies_is_not_retried(ctx: Ctx) {
@@ -396,14 +373,14 @@ async fn write_whose_connection_dies_is_not_retried(ctx: Ctx) {
         .await
         .unwrap();
     let conn = ctx.db.acquire().await.unwrap();
-    let id: i64 = conn.fetch_scalar(backend_id_sql(&ctx), ()).await.unwrap();
+    let id: i64 = conn.fetch_scalar(id_sql(ctx.backend), ()).await.unwrap();
     let insert = ctx.sql(
         "INSERT INTO t SELECT 1 FROM pg_sleep(1)",
         "INSERT INTO t SELECT 1 FROM DUAL WHERE SLEEP(1) = 0",
     );
     let killer = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        kill_backend(&ctx, id).await;
+        kill(&ctx, id).await;
     };
     let (r, ()) = tokio::join!(conn.execute(insert, ()), killer);
     let err = r.unwrap_err();
@@ -426,7 +403,7 @@ async fn commit_on_a_dead_connection_is_outcome_unknown(ctx: Ctx) {
         .unwrap();
     let runs = AtomicU32::new(0);
     let admin = ctx.db.clone();
-    let (id_sql, backend) = (backend_id_sql(&ctx), ctx.backend);
+    let (id_sql, backend) = (id_sql(ctx.backend), ctx.backend);
     let err = ctx
         .db
         .transaction_with_retry(|tx| {
