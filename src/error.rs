@@ -339,14 +339,11 @@ impl DatabaseError {
     }
 
     /// Whether the server ended the session with this error (killed by an administrator,
-    /// shutting down): the connection is gone, whatever the error says.
+    /// shutting down): the connection is gone, whatever the error says. MySQL's codes only:
+    /// PostgreSQL marks such errors FATAL, which its adapter maps before they get here.
     fn ends_session(&self) -> bool {
-        match self.number {
-            // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED.
-            Some(n) => matches!(n, 1053 | 1927),
-            // admin_shutdown (pg_terminate_backend, smart/fast shutdown), crash_shutdown.
-            None => matches!(self.sqlstate.as_str(), "57P01" | "57P02"),
-        }
+        // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED.
+        matches!(self.number, Some(1053 | 1927))
     }
 
     /// Wraps this error in the [`Error`] variant its kind calls for; an error that ends the

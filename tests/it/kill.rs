@@ -113,6 +113,7 @@ async fn killed_mid_query_is_connection_lost(ctx: Ctx) {
             }
         });
         let id = running_id(&ctx, marker).await;
+        pool.forget(id);
         kill(&ctx, id).await;
         let killed = Instant::now();
         let r = tokio::time::timeout(Duration::from_secs(3), call)
@@ -164,6 +165,7 @@ async fn idle_victims_are_replaced_before_use(ctx: Ctx) {
     }
     drop(held);
     for id in &victims {
+        pool.forget(*id);
         kill(&ctx, *id).await;
     }
     assert!(
@@ -199,6 +201,7 @@ async fn idle_victims_under_default_checks_fail_typed_once(ctx: Ctx) {
     }
     drop(held);
     for id in &victims {
+        pool.forget(*id);
         kill(&ctx, *id).await;
     }
     assert!(
