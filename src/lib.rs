@@ -19,8 +19,9 @@
 //! - [`types`]: [`Encode`] for parameters, [`Decode`] for columns, [`Value`] for any column.
 //! - [`row`]: [`Row`] wraps the driver's row; [`FromRow`] builds structs and tuples from it.
 //! - [`repo`]: entities (`#[derive(Entity)]`) and the generic [`Repo`]: get, find with typed
-//!   filters, keyset or offset pages, insert returning the key, chunked insert_many, update with
-//!   optimistic locking, delete, upsert, on either backend.
+//!   filters, keyset or offset pages, insert returning the key, insert_many (binary COPY on
+//!   PostgreSQL, multi-row INSERTs on MySQL), update with optimistic locking, delete, upsert,
+//!   on either backend.
 //! - [`dialect`]: `$n` placeholders rewritten for MySQL; identifier quoting per backend.
 //! - [`error`]: the one [`Error`] type and the predicates services branch on.
 //! - `backend/postgres`, `backend/mysql`: the driver adapters, the only code that names a
@@ -81,7 +82,9 @@
 //!
 //! Dropping any weir future or stream at any point is safe. A connection whose statement was
 //! still running has that statement cancelled on the server (PostgreSQL's cancel request,
-//! MySQL's `KILL QUERY` from a separate connection) and is discarded, never reused mid-result. A
+//! MySQL's `KILL QUERY` from a separate connection) and is discarded, never reused mid-result;
+//! its pool slot stays taken until the server has let the session go (at most `cleanup_timeout`),
+//! so a storm of timeouts never leaves the server holding more sessions than `pool_max_size`. A
 //! transaction dropped without commit is rolled back before its connection is reused, within
 //! `cleanup_timeout` (default 5 s), or the connection is discarded.
 //!
