@@ -2,7 +2,7 @@
 //!
 //! Checkout and return cost no round trip in the common case: a connection is pinged only
 //! after it sat idle longer than `idle_check_after`, and a returned connection is reset only when
-//! it is not known idle (see [`crate::conn`]).
+//! it is not known idle (see the `conn` module).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
