@@ -111,6 +111,29 @@ impl Row {
         T::decode(cell).map_err(|reason| self.decode_error::<T>(i, reason))
     }
 
+    /// As [`Row::try_get`], but a MySQL text or binary value's buffer is given to `T` rather
+    /// than copied (`String`, `Vec<u8>`), after which that column reads as already taken. The
+    /// `FromRow` derive reads each column once, through this.
+    ///
+    /// # Errors
+    /// As [`Row::try_get`].
+    #[doc(hidden)]
+    pub fn try_take<T: Decode, I: ColumnIndex>(&mut self, index: I) -> Result<T> {
+        let i = index.position(self)?;
+        #[cfg(feature = "mysql")]
+        #[allow(irrefutable_let_patterns)]
+        // with the mysql feature alone, `My` is the only row
+        if let RowInner::My(r) = &mut self.inner {
+            if let Some(text) = my::owned_kind(r, i) {
+                if let Some(mysql_async::Value::Bytes(bytes)) = r.take::<mysql_async::Value, _>(i) {
+                    return T::decode_owned(bytes, text)
+                        .map_err(|reason| self.decode_error::<T>(i, reason));
+                }
+            }
+        }
+        self.try_get(i)
+    }
+
     /// Decodes a column into a [`Value`], whatever its type.
     ///
     /// # Errors
@@ -236,8 +259,8 @@ impl FromRow for Vec<Value> {
 macro_rules! tuple_from_row {
     ($($name:ident : $idx:tt),+) => {
         impl<$($name: Decode),+> FromRow for ($($name,)+) {
-            fn from_row(row: Row) -> Result<Self> {
-                Ok(($(row.try_get::<$name, usize>($idx)?,)+))
+            fn from_row(mut row: Row) -> Result<Self> {
+                Ok(($(row.try_take::<$name, usize>($idx)?,)+))
             }
         }
     };

@@ -319,6 +319,17 @@ pub trait Decode: Sized {
     /// Converts one cell; the caller adds the column name and SQL type to the error.
     #[doc(hidden)]
     fn decode(cell: Cell<'_>) -> Result<Self, String>;
+
+    /// Converts a text (`text`) or binary cell whose buffer the row gives up (MySQL rows own
+    /// theirs), so that `String` and `Vec<u8>` keep it instead of copying it.
+    #[doc(hidden)]
+    fn decode_owned(bytes: Vec<u8>, text: bool) -> Result<Self, String> {
+        Self::decode(if text {
+            Cell::Text(&bytes)
+        } else {
+            Cell::Bytes(&bytes)
+        })
+    }
 }
 
 fn mismatch(cell: &Cell<'_>) -> String {
@@ -399,6 +410,14 @@ impl Decode for f32 {
 }
 
 impl Decode for String {
+    fn decode_owned(bytes: Vec<u8>, text: bool) -> Result<Self, String> {
+        if text {
+            String::from_utf8(bytes).map_err(|_| "text is not valid UTF-8".to_string())
+        } else {
+            Self::decode(Cell::Bytes(&bytes))
+        }
+    }
+
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::Text(b) | Cell::Json(b) => {
@@ -411,6 +430,10 @@ impl Decode for String {
 }
 
 impl Decode for Vec<u8> {
+    fn decode_owned(bytes: Vec<u8>, _text: bool) -> Result<Self, String> {
+        Ok(bytes)
+    }
+
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::Bytes(b) | Cell::Text(b) => Ok(b.to_vec()),
@@ -420,6 +443,10 @@ impl Decode for Vec<u8> {
 }
 
 impl<T: Decode> Decode for Option<T> {
+    fn decode_owned(bytes: Vec<u8>, text: bool) -> Result<Self, String> {
+        T::decode_owned(bytes, text).map(Some)
+    }
+
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::Null => Ok(None),

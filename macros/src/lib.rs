@@ -29,10 +29,11 @@
 //! ```text
 //! impl ::weir::FromRow for User {
 //!     fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
+//!         let mut row = row; // columns are taken out: MySQL strings are moved, not copied
 //!         ::std::result::Result::Ok(Self {
 //!             // Each column is looked for at its field's position first, then by name.
-//!             id: row.try_get::<i64, _>(::weir::row::NameAt { name: "id", hint: 0 })?,
-//!             display_name: row.try_get::<String, _>(::weir::row::NameAt { name: "displayName", hint: 1 })?,
+//!             id: row.try_take::<i64, _>(::weir::row::NameAt { name: "id", hint: 0 })?,
+//!             display_name: row.try_take::<String, _>(::weir::row::NameAt { name: "displayName", hint: 1 })?,
 //!             /* ... */
 //!             cached: ::std::default::Default::default(),
 //!         })
@@ -491,11 +492,11 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 let column = column_name(ident, opts.rename.as_ref(), container.rename_all);
                 let hint = proc_macro2::Literal::usize_suffixed(next_index);
                 next_index += 1;
-                quote_spanned!(ty_span=> #row.try_get::<#ty, _>(::weir::row::NameAt { name: #column, hint: #hint })?)
+                quote_spanned!(ty_span=> #row.try_take::<#ty, _>(::weir::row::NameAt { name: #column, hint: #hint })?)
             } else {
                 let index = proc_macro2::Literal::usize_suffixed(next_index);
                 next_index += 1;
-                quote_spanned!(ty_span=> #row.try_get::<#ty, usize>(#index)?)
+                quote_spanned!(ty_span=> #row.try_take::<#ty, usize>(#index)?)
             }
         };
         let member = match field_ident {
@@ -511,9 +512,15 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
         Fields::Unit => quote!(Self),
     };
     let param = if reads_any {
-        row
+        row.clone()
     } else {
         Ident::new("_row", Span::call_site())
+    };
+    // Columns are taken out of the row (no copy of MySQL strings), so it is rebound mutable.
+    let rebind = if reads_any {
+        quote!(let mut #row = #row;)
+    } else {
+        quote!()
     };
 
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
@@ -523,6 +530,7 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
         #[automatically_derived]
         impl #impl_generics ::weir::FromRow for #name #ty_generics #where_clause {
             fn from_row(#param: ::weir::Row) -> ::weir::Result<Self> {
+                #rebind
                 ::std::result::Result::Ok(#body)
             }
         }
@@ -730,9 +738,10 @@ mod tests {
             #[automatically_derived]
             impl ::weir::FromRow for User {
                 fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
+                    let mut row = row;
                     ::std::result::Result::Ok(Self {
-                        id: row.try_get::<i64, _>(::weir::row::NameAt { name: "id", hint: 0usize })?,
-                        name: row.try_get::<Option<String>, _>(::weir::row::NameAt { name: "name", hint: 1usize })?
+                        id: row.try_take::<i64, _>(::weir::row::NameAt { name: "id", hint: 0usize })?,
+                        name: row.try_take::<Option<String>, _>(::weir::row::NameAt { name: "name", hint: 1usize })?
                     })
                 }
             }
@@ -746,7 +755,7 @@ mod tests {
             struct T { r#type: String, r#match: i32 }
         });
         assert!(
-            out.contains(r#"r#type : row . try_get :: < String , _ > (:: weir :: row :: NameAt { name : "type" , hint : 0usize })"#),
+            out.contains(r#"r#type : row . try_take :: < String , _ > (:: weir :: row :: NameAt { name : "type" , hint : 0usize })"#),
             "{out}"
         );
         assert!(out.contains(r#"name : "match""#), "{out}");
@@ -810,9 +819,9 @@ mod tests {
         });
         let want = quote! {
             ::std::result::Result::Ok(Self {
-                0: row.try_get::<i64, usize>(0usize)?,
+                0: row.try_take::<i64, usize>(0usize)?,
                 1: <u8 as ::std::default::Default>::default(),
-                2: row.try_get::<String, usize>(1usize)?
+                2: row.try_take::<String, usize>(1usize)?
             })
         };
         assert!(squash(&out).contains(&squash(&want.to_string())), "{out}");

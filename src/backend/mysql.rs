@@ -449,6 +449,16 @@ pub(crate) fn column_type_name(c: &Column) -> String {
 }
 
 /// Reads column `index` of `row` as a [`Cell`] borrowing the row.
+/// Whether column `index` holds text (`Some(true)`) or binary data (`Some(false)`) that a
+/// decoder may take out of the row; `None` for anything else (NULL, numbers, decimals, JSON).
+pub(crate) fn owned_kind(row: &mysql_async::Row, index: usize) -> Option<bool> {
+    match cell(row, index) {
+        Ok(Cell::Text(_)) => Some(true),
+        Ok(Cell::Bytes(_)) => Some(false),
+        _ => None,
+    }
+}
+
 pub(crate) fn cell(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, String> {
     let column = row
         .columns_ref()

@@ -89,17 +89,39 @@ impl PgConnector {
     }
 
     pub(crate) async fn connect(&self) -> Result<PgConn> {
-        use deadpool::managed::Manager as _;
-        let client = self
-            .manager
-            .create()
-            .await
-            .map_err(|e| connect_error(&self.target, &e))?;
+        let (client, closed) = match &self.tls {
+            PgTls::None => {
+                let (client, conn) = self
+                    .config
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| connect_error(&self.target, &e))?;
+                (client, drive(conn))
+            }
+            #[cfg(feature = "tls")]
+            PgTls::Rustls(t) => {
+                let (client, conn) = self
+                    .config
+                    .connect(t.clone())
+                    .await
+                    .map_err(|e| connect_error(&self.target, &e))?;
+                (client, drive(conn))
+            }
+        };
         let cancel = PgCanceller {
             token: client.cancel_token(),
             tls: self.tls.clone(),
         };
-        Ok(PgConn { client, cancel })
+        // deadpool-postgres aborts the task it is given when the client drops, which would
+        // cut the socket without a goodbye; it gets a stand-in, and the connection runs in a
+        // task of weir's own that ends when the server has closed the session.
+        let stand_in = tokio::spawn(std::future::pending::<()>());
+        let client = deadpool_postgres::ClientWrapper::new(client, stand_in);
+        Ok(PgConn {
+            client,
+            cancel,
+            closed,
+        })
     }
 
     /// Opens a dedicated connection that listens on `channels` and forwards each notification.
@@ -158,6 +180,8 @@ impl PgConnector {
 pub(crate) struct PgConn {
     client: deadpool_postgres::ClientWrapper,
     cancel: PgCanceller,
+    /// Hears when the session has ended on the server (see [`drive`]).
+    closed: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// Sends a cancel request for whatever a connection is running.
@@ -189,14 +213,18 @@ impl PgConn {
     }
 
     /// Runs SQL through the simple protocol (transaction control, hooks, pings).
-    /// Waits until the session is idle, then lets it go. A statement cut off mid-way keeps
-    /// its server session busy until the cancel lands, and the server notices a closed socket
-    /// only once idle; an empty query queues behind the cut-off one, so when it answers the
-    /// session is idle and ends the moment the connection drops.
+    /// Ends the session and waits until the server has let it go. A statement cut off mid-way
+    /// keeps its server session busy until the cancel lands, and the server notices a goodbye
+    /// only once idle: an empty query queues behind the cut-off one, so once it answers the
+    /// session is idle; then the goodbye, and the wait for the server to close the socket.
     pub(crate) async fn close(self) {
         if let Err(e) = self.simple("").await {
             tracing::debug!("draining a discarded PostgreSQL session: {e}");
         }
+        let PgConn { client, closed, .. } = self;
+        drop(client);
+        // The server has closed the socket, on its way out of the session.
+        let _ = closed.await;
     }
 
     pub(crate) async fn simple(&self, sql: &str) -> Result<()> {
@@ -331,6 +359,24 @@ impl PgConn {
         }
         Ok(())
     }
+}
+
+/// Runs a pooled connection's I/O until the session ends; the receiver hears when it has. With
+/// every client gone, the connection says goodbye (Terminate) and ends once the server closed
+/// the socket, which it does on its way out of the session.
+fn drive<S, T>(conn: tokio_postgres::Connection<S, T>) -> tokio::sync::oneshot::Receiver<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (ended, closed) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("PostgreSQL connection ended: {e}");
+        }
+        let _ = ended.send(());
+    });
+    closed
 }
 
 /// Drives a listening connection and forwards its notifications until either side goes.
