@@ -93,10 +93,6 @@ impl managed::Manager for Manager {
         }
         Ok(())
     }
-
-    fn detach(&self, conn: &mut Box<Conn>) {
-        self.connector.detach(&mut conn.raw);
-    }
 }
 
 impl Manager {

@@ -49,15 +49,6 @@ impl Connector {
             Connector::My(c) => c.connect().await.map(RawConn::My),
         }
     }
-
-    pub(crate) fn detach(&self, conn: &mut RawConn) {
-        match (self, conn) {
-            #[cfg(feature = "postgres")]
-            (Connector::Pg(c), RawConn::Pg(conn)) => c.detach(conn),
-            #[allow(unreachable_patterns)]
-            _ => {}
-        }
-    }
 }
 
 /// One open session of either backend.

@@ -24,8 +24,7 @@ enum PgTls {
 
 /// Opens PostgreSQL connections for the pool.
 pub(crate) struct PgConnector {
-    manager: deadpool_postgres::Manager,
-    /// The same settings as the manager's, for connections outside the pool (listeners).
+    /// The connection settings, for pooled connections and listeners alike.
     config: tokio_postgres::Config,
     tls: PgTls,
     target: String,
@@ -66,22 +65,7 @@ impl PgConnector {
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
             _ => tokio_postgres::config::SslMode::Require,
         });
-        let manager_config = deadpool_postgres::ManagerConfig {
-            // Checkout costs no round trip: a closed socket is noticed locally, and a
-            // connection that sat idle is pinged by weir's own recycle step.
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        };
-        let manager = match &tls {
-            PgTls::None => {
-                deadpool_postgres::Manager::from_config(pg.clone(), NoTls, manager_config)
-            }
-            #[cfg(feature = "tls")]
-            PgTls::Rustls(t) => {
-                deadpool_postgres::Manager::from_config(pg.clone(), t.clone(), manager_config)
-            }
-        };
         Ok(PgConnector {
-            manager,
             config: pg,
             tls,
             target: cfg.target(),
@@ -167,12 +151,6 @@ impl PgConnector {
             .await
             .map_err(|e| map_error(&e))?;
         Ok(client)
-    }
-
-    /// Unregisters the connection's statement cache when it leaves the pool.
-    pub(crate) fn detach(&self, conn: &mut PgConn) {
-        use deadpool::managed::Manager as _;
-        self.manager.detach(&mut conn.client);
     }
 }
 
