@@ -18,8 +18,8 @@ use crate::dialect::may_change_session;
 use crate::error::{Backend, Error, Result};
 use crate::limit::{LaneState, Permits};
 use crate::pool::Manager;
-use crate::row::FromRow;
 use crate::row::Row;
+use crate::row::{ColumnMap, FromRow};
 use crate::tx::{Transaction, TxOptions};
 use crate::types::{Decode, Param};
 
@@ -45,19 +45,11 @@ pub struct Conn {
     pub(crate) idle_since: Instant,
     /// Stops this session's running statement from outside; shared with in-flight guards.
     pub(crate) canceller: Arc<Canceller>,
-    /// One of the pool's `max_size` session slots, held until the server session is closed,
-    /// not merely until the pool forgets the connection (see [`discard`]).
-    slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Conn {
-    pub(crate) fn new(
-        raw: RawConn,
-        cleanup_timeout: Duration,
-        slot: tokio::sync::OwnedSemaphorePermit,
-    ) -> Self {
+    pub(crate) fn new(raw: RawConn, cleanup_timeout: Duration) -> Self {
         Conn {
-            slot,
             canceller: Arc::new(raw.canceller()),
             raw,
             tx_depth: 0,
@@ -267,10 +259,11 @@ impl Conn {
         self.settle().await?;
         let in_flight = self.start_user(sql)?;
         let mut out = Vec::new();
+        let mut map = ColumnMap::default();
         let r = self
             .raw
             .for_each_row(sql, params, |row| {
-                out.push(T::from_row(row)?);
+                out.push(T::from_row_mapped(row, &mut map)?);
                 Ok(true)
             })
             .await;
@@ -460,31 +453,14 @@ impl Drop for Lease {
     }
 }
 
-/// Takes a connection out of the pool and closes its session. The session's slot is given
-/// back only once the server let the session go (or after the cleanup timeout): a session in
-/// the middle of a statement lingers on the server until that statement ends (neither server
-/// notices a closed socket before), and opening its replacement at once let a pool of 8 hold
-/// 40 MySQL sessions, and 10 PostgreSQL ones, under a storm of timeouts.
+/// Takes a connection out of the pool and closes its session. Dropping the driver's
+/// connection closes the session in the background, and its pool slot is given back only once
+/// the server let the session go (or after the cleanup timeout): a session in the middle of a
+/// statement lingers on the server until that statement ends (neither server notices a closed
+/// socket before), and opening its replacement at once let a pool of 8 hold 40 MySQL
+/// sessions, and 10 PostgreSQL ones, under a storm of timeouts.
 fn discard(obj: Object<Manager>) {
-    let conn = Object::take(obj);
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return; // no runtime left to wait on: the driver closes what it can on drop
-    };
-    runtime.spawn(async move {
-        let Conn {
-            raw,
-            slot,
-            cleanup_timeout,
-            ..
-        } = *conn;
-        if tokio::time::timeout(cleanup_timeout, raw.close())
-            .await
-            .is_err()
-        {
-            tracing::warn!("closing a discarded session timed out; its slot is given back");
-        }
-        drop(slot);
-    });
+    drop(Object::take(obj));
 }
 
 /// A connection checked out of the pool for a sequence of statements on one session

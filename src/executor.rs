@@ -20,7 +20,7 @@ use crate::conn::{Conn, Connection, Lease};
 use crate::error::{Backend, CallPhase, Result};
 use crate::limit::{with_deadline, CallRecord, LaneState, PhaseCell};
 use crate::pool::Database;
-use crate::row::FromRow;
+use crate::row::{ColumnMap, FromRow};
 use crate::tx::Transaction;
 use crate::types::{Decode, Params};
 
@@ -331,8 +331,9 @@ pub trait Executor: Send + Sync {
                 {
                     let rows = conn.stream_rows(sql, &params);
                     pin_mut!(rows);
+                    let mut map = ColumnMap::default();
                     while let Some(row) = rows.next().await {
-                        match row.and_then(T::from_row) {
+                        match row.and_then(|row| T::from_row_mapped(row, &mut map)) {
                             Ok(v) => yield v,
                             Err(e) => {
                                 failed = Some(e);

@@ -104,26 +104,29 @@ impl Manager {
             .map_err(|_| Error::PoolClosed)?;
         self.connecting.fetch_add(1, Ordering::Relaxed);
         let _connecting = ConnectingGuard(&self.connecting);
-        let raw = match tokio::time::timeout(self.connect_timeout, self.connector.connect()).await {
-            Ok(Ok(raw)) => raw,
-            Ok(Err(e)) => {
-                self.record_failure(&e);
-                return Err(e);
-            }
-            Err(_) => {
-                let e = Error::Unreachable {
-                    target: self.target.clone(),
-                    waited: self.connect_timeout,
-                    last_error: Some(format!(
-                        "connect timed out after {:?}",
-                        self.connect_timeout
-                    )),
-                };
-                self.record_failure(&e);
-                return Err(e);
-            }
-        };
-        let mut conn = Box::new(Conn::new(raw, self.cleanup_timeout, slot));
+        let raw =
+            match tokio::time::timeout(self.connect_timeout, self.connector.connect(slot)).await {
+                Ok(Ok(raw)) => raw,
+                Ok(Err(e)) => {
+                    self.record_failure(&e);
+                    return Err(e);
+                }
+                Err(_) => {
+                    let e = Error::Unreachable {
+                        target: self.target.clone(),
+                        waited: self.connect_timeout,
+                        last_error: Some(format!(
+                            "connect timed out after {:?}",
+                            self.connect_timeout
+                        )),
+                    };
+                    self.record_failure(&e);
+                    return Err(e);
+                }
+            };
+        // From here on, however this future ends (a failing hook, the caller giving up), the
+        // session is closed before its slot frees up: the connection's drop sees to it.
+        let mut conn = Box::new(Conn::new(raw, self.cleanup_timeout));
         if let Some(hook) = &self.after_connect {
             let mut session = SessionRef { conn: &mut conn };
             hook(&mut session).await?;

@@ -33,6 +33,7 @@ pub struct Column {
 
 impl Row {
     /// Number of columns.
+    #[inline]
     pub fn len(&self) -> usize {
         match &self.inner {
             #[cfg(feature = "postgres")]
@@ -104,7 +105,12 @@ impl Row {
     /// [`Error::ColumnNotFound`] for a missing column; [`Error::Decode`] naming the column, its
     /// SQL type and `T` when the value does not fit (including NULL into a non-`Option`).
     pub fn try_get<T: Decode, I: ColumnIndex>(&self, index: I) -> Result<T> {
-        let i = index.position(self)?;
+        self.decode_at(index.position(self)?)
+    }
+
+    /// Decodes column `i`, a position already checked against the row.
+    #[inline]
+    fn decode_at<T: Decode>(&self, i: usize) -> Result<T> {
         let cell = self
             .cell(i)
             .map_err(|reason| self.decode_error::<T>(i, reason))?;
@@ -123,15 +129,25 @@ impl Row {
         #[cfg(feature = "mysql")]
         #[allow(irrefutable_let_patterns)]
         // with the mysql feature alone, `My` is the only row
-        if let RowInner::My(r) = &mut self.inner {
-            if let Some(text) = my::owned_kind(r, i) {
+        if let RowInner::My(r) = &self.inner {
+            // One look at the cell: a number is decoded from it, a string or byte buffer is
+            // moved out of the row instead.
+            let text = match my::cell(r, i) {
+                Ok(Cell::Text(_)) => true,
+                Ok(Cell::Bytes(_)) => false,
+                Ok(cell) => {
+                    return T::decode(cell).map_err(|reason| self.decode_error::<T>(i, reason))
+                }
+                Err(reason) => return Err(self.decode_error::<T>(i, reason)),
+            };
+            if let RowInner::My(r) = &mut self.inner {
                 if let Some(mysql_async::Value::Bytes(bytes)) = r.take::<mysql_async::Value, _>(i) {
                     return T::decode_owned(bytes, text)
                         .map_err(|reason| self.decode_error::<T>(i, reason));
                 }
             }
         }
-        self.try_get(i)
+        self.decode_at(i)
     }
 
     /// Decodes a column into a [`Value`], whatever its type.
@@ -150,6 +166,7 @@ impl Row {
         (0..self.len()).map(|i| self.try_get(i)).collect()
     }
 
+    #[inline]
     fn cell(&self, index: usize) -> Result<Cell<'_>, String> {
         match &self.inner {
             #[cfg(feature = "postgres")]
@@ -192,6 +209,7 @@ pub trait ColumnIndex {
 }
 
 impl ColumnIndex for usize {
+    #[inline]
     fn position(&self, row: &Row) -> Result<usize> {
         if *self < row.len() {
             Ok(*self)
@@ -234,6 +252,49 @@ impl ColumnIndex for NameAt<'_> {
     }
 }
 
+/// Where the `FromRow` derive found each field's column in the first row of a result, kept
+/// for the rows after it: every row of one result has the same columns, so the names are
+/// compared once per result instead of once per row.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    /// By field (its `NameAt::hint`): the column's position, or `UNKNOWN`.
+    positions: [u16; MAPPED_FIELDS],
+}
+
+/// Fields past this many are looked up by name on every row.
+const MAPPED_FIELDS: usize = 32;
+const UNKNOWN: u16 = u16::MAX;
+
+impl Default for ColumnMap {
+    fn default() -> Self {
+        Self {
+            positions: [UNKNOWN; MAPPED_FIELDS],
+        }
+    }
+}
+
+impl ColumnMap {
+    /// The position of `column` in `row`, found by name the first time only.
+    ///
+    /// # Errors
+    /// [`Error::ColumnNotFound`] when the row has no such column.
+    #[inline]
+    pub fn locate(&mut self, row: &Row, column: NameAt<'_>) -> Result<usize> {
+        match self.positions.get_mut(column.hint) {
+            Some(&mut p) if p != UNKNOWN => Ok(usize::from(p)),
+            Some(slot) => {
+                let p = column.position(row)?;
+                if let Ok(p16) = u16::try_from(p) {
+                    *slot = p16;
+                }
+                Ok(p)
+            }
+            None => column.position(row),
+        }
+    }
+}
+
 /// A type built from one row: tuples by position, structs by column name with
 /// `#[derive(weir::FromRow)]`, [`Row`] itself, or `Vec<Value>`.
 pub trait FromRow: Sized {
@@ -242,6 +303,17 @@ pub trait FromRow: Sized {
     /// # Errors
     /// A missing column or a value that does not decode.
     fn from_row(row: Row) -> Result<Self>;
+
+    /// As [`FromRow::from_row`], for one of several rows of the same result: `map` carries
+    /// what an earlier row of that result learnt about the columns.
+    ///
+    /// # Errors
+    /// As [`FromRow::from_row`].
+    #[doc(hidden)]
+    fn from_row_mapped(row: Row, map: &mut ColumnMap) -> Result<Self> {
+        let _ = map;
+        Self::from_row(row)
+    }
 }
 
 impl FromRow for Row {

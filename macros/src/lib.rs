@@ -29,11 +29,18 @@
 //! ```text
 //! impl ::weir::FromRow for User {
 //!     fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
+//!         Self::from_row_mapped(row, &mut ::weir::row::ColumnMap::default())
+//!     }
+//!
+//!     // For the rows of one result, `map` remembers where the first row had each column.
+//!     fn from_row_mapped(row: ::weir::Row, map: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> {
 //!         let mut row = row; // columns are taken out: MySQL strings are moved, not copied
 //!         ::std::result::Result::Ok(Self {
 //!             // Each column is looked for at its field's position first, then by name.
-//!             id: row.try_take::<i64, _>(::weir::row::NameAt { name: "id", hint: 0 })?,
-//!             display_name: row.try_take::<String, _>(::weir::row::NameAt { name: "displayName", hint: 1 })?,
+//!             id: {
+//!                 let at = map.locate(&row, ::weir::row::NameAt { name: "id", hint: 0 })?;
+//!                 row.try_take::<i64, usize>(at)?
+//!             },
 //!             /* ... */
 //!             cached: ::std::default::Default::default(),
 //!         })
@@ -456,6 +463,7 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let mut generics = input.generics.clone();
     let mut inits: Vec<TokenStream2> = Vec::new();
     let mut reads_any = false;
+    let mut uses_map = false;
     let mut next_index = 0usize;
 
     for (pos, field) in data.fields.iter().enumerate() {
@@ -492,7 +500,11 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 let column = column_name(ident, opts.rename.as_ref(), container.rename_all);
                 let hint = proc_macro2::Literal::usize_suffixed(next_index);
                 next_index += 1;
-                quote_spanned!(ty_span=> #row.try_take::<#ty, _>(::weir::row::NameAt { name: #column, hint: #hint })?)
+                uses_map = true;
+                quote_spanned!(ty_span=> {
+                    let at = map.locate(&#row, ::weir::row::NameAt { name: #column, hint: #hint })?;
+                    #row.try_take::<#ty, usize>(at)?
+                })
             } else {
                 let index = proc_macro2::Literal::usize_suffixed(next_index);
                 next_index += 1;
@@ -516,6 +528,11 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
     } else {
         Ident::new("_row", Span::call_site())
     };
+    let map_param = if uses_map {
+        Ident::new("map", Span::call_site())
+    } else {
+        Ident::new("_map", Span::call_site())
+    };
     // Columns are taken out of the row (no copy of MySQL strings), so it is rebound mutable.
     let rebind = if reads_any {
         quote!(let mut #row = #row;)
@@ -529,7 +546,11 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<TokenStream2> {
     Ok(quote! {
         #[automatically_derived]
         impl #impl_generics ::weir::FromRow for #name #ty_generics #where_clause {
-            fn from_row(#param: ::weir::Row) -> ::weir::Result<Self> {
+            fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
+                Self::from_row_mapped(row, &mut ::weir::row::ColumnMap::default())
+            }
+
+            fn from_row_mapped(#param: ::weir::Row, #map_param: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> {
                 #rebind
                 ::std::result::Result::Ok(#body)
             }
@@ -738,10 +759,20 @@ mod tests {
             #[automatically_derived]
             impl ::weir::FromRow for User {
                 fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
+                    Self::from_row_mapped(row, &mut ::weir::row::ColumnMap::default())
+                }
+
+                fn from_row_mapped(row: ::weir::Row, map: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> {
                     let mut row = row;
                     ::std::result::Result::Ok(Self {
-                        id: row.try_take::<i64, _>(::weir::row::NameAt { name: "id", hint: 0usize })?,
-                        name: row.try_take::<Option<String>, _>(::weir::row::NameAt { name: "name", hint: 1usize })?
+                        id: {
+                            let at = map.locate(&row, ::weir::row::NameAt { name: "id", hint: 0usize })?;
+                            row.try_take::<i64, usize>(at)?
+                        },
+                        name: {
+                            let at = map.locate(&row, ::weir::row::NameAt { name: "name", hint: 1usize })?;
+                            row.try_take::<Option<String>, usize>(at)?
+                        }
                     })
                 }
             }
@@ -755,7 +786,7 @@ mod tests {
             struct T { r#type: String, r#match: i32 }
         });
         assert!(
-            out.contains(r#"r#type : row . try_take :: < String , _ > (:: weir :: row :: NameAt { name : "type" , hint : 0usize })"#),
+            out.contains(r#"r#type : { let at = map . locate (& row , :: weir :: row :: NameAt { name : "type" , hint : 0usize }) ? ; row . try_take :: < String , usize > (at) ? }"#),
             "{out}"
         );
         assert!(out.contains(r#"name : "match""#), "{out}");
@@ -831,7 +862,7 @@ mod tests {
     fn unit_and_empty_structs() {
         let out = expand(parse_quote! { struct Unit; });
         assert!(
-            squash(&out).contains(&squash("fn from_row(_row: ::weir::Row) -> ::weir::Result<Self> { ::std::result::Result::Ok(Self) }")),
+            squash(&out).contains(&squash("fn from_row_mapped(_row: ::weir::Row, _map: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> { ::std::result::Result::Ok(Self) }")),
             "{out}"
         );
         let out = expand(parse_quote! { struct Empty {} });

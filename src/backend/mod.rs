@@ -5,6 +5,8 @@
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
+pub(crate) mod pg_socket;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 
 use futures_core::Stream;
@@ -17,6 +19,10 @@ use crate::row::{Row, RowInner};
 #[cfg(feature = "mysql")]
 use crate::types::Cell;
 use crate::types::{Decode, Param};
+
+/// One of the pool's `max_size` session slots. A session holds its slot until the server
+/// has let the session go, not merely until the pool forgets the connection.
+pub(crate) type Slot = tokio::sync::OwnedSemaphorePermit;
 
 /// Opens connections of one backend.
 #[allow(clippy::large_enum_variant)] // one per pool
@@ -41,12 +47,14 @@ impl Connector {
         }
     }
 
-    pub(crate) async fn connect(&self) -> Result<RawConn> {
+    /// Opens a session that holds `slot` until it is closed on the server: dropping the
+    /// returned connection closes the session in the background and frees the slot after.
+    pub(crate) async fn connect(&self, slot: Slot) -> Result<RawConn> {
         match self {
             #[cfg(feature = "postgres")]
-            Connector::Pg(c) => c.connect().await.map(RawConn::Pg),
+            Connector::Pg(c) => c.connect(slot).await.map(RawConn::Pg),
             #[cfg(feature = "mysql")]
-            Connector::My(c) => c.connect().await.map(RawConn::My),
+            Connector::My(c) => c.connect(slot).await.map(RawConn::My),
         }
     }
 }
@@ -81,16 +89,6 @@ impl Canceller {
 }
 
 impl RawConn {
-    /// Closes the session and waits until the server let it go.
-    pub(crate) async fn close(self) {
-        match self {
-            #[cfg(feature = "postgres")]
-            RawConn::Pg(c) => c.close().await,
-            #[cfg(feature = "mysql")]
-            RawConn::My(c) => c.close().await,
-        }
-    }
-
     pub(crate) fn backend(&self) -> Backend {
         match self {
             #[cfg(feature = "postgres")]

@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_async::consts::{ColumnFlags, ColumnType, StatusFlags};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Conn, Opts, OptsBuilder, Value};
 
+use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
 use crate::dialect::RewriteCache;
 use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
@@ -26,6 +28,8 @@ pub(crate) struct MyConnector {
     /// Bounds the side connections cancels open at once, so a burst of cancellations cannot
     /// exhaust the server's connection slots.
     cancel_slots: Arc<tokio::sync::Semaphore>,
+    /// How long closing a session may take.
+    linger: Duration,
 }
 
 impl MyConnector {
@@ -70,10 +74,12 @@ impl MyConnector {
             target: cfg.target(),
             rewrites: Arc::new(RewriteCache::default()),
             cancel_slots: Arc::new(tokio::sync::Semaphore::new(4)),
+            linger: cfg.cleanup_timeout,
         })
     }
 
-    pub(crate) async fn connect(&self) -> Result<MyConn> {
+    /// Opens a session that occupies `slot` until the server has its goodbye.
+    pub(crate) async fn connect(&self, slot: Slot) -> Result<MyConn> {
         let (mut conn, mut opts) = match &self.plain {
             Some(plain) if self.server_has_no_tls.load(Ordering::Relaxed) => {
                 (Conn::new(plain.clone()).await, plain)
@@ -108,7 +114,9 @@ impl MyConnector {
             slots: Arc::clone(&self.cancel_slots),
         };
         Ok(MyConn {
-            conn,
+            conn: Some(conn),
+            slot: Some(slot),
+            linger: self.linger,
             rewrites: Arc::clone(&self.rewrites),
             cancel,
             state_changed: false,
@@ -117,9 +125,15 @@ impl MyConnector {
     }
 }
 
-/// One MySQL/MariaDB session. mysql_async caches its prepared statements.
+/// One MySQL/MariaDB session. mysql_async caches its prepared statements. Dropping it closes
+/// the session in the background (see the `Drop` impl), however the pool lets it go.
 pub(crate) struct MyConn {
-    conn: Conn,
+    /// `None` only while being dropped.
+    conn: Option<Conn>,
+    /// The pool's slot for this session, given back once the session is closed.
+    slot: Option<Slot>,
+    /// How long closing may take before the slot is given back anyway.
+    linger: Duration,
     rewrites: Arc<RewriteCache>,
     cancel: MyCanceller,
     /// The server flagged a session state change (variables, temporary tables, prepared
@@ -185,24 +199,16 @@ impl MyConn {
         self.state_changed = false;
     }
 
-    /// Reads what is left of a running statement's result (a cancelled statement ends
-    /// quickly), then says goodbye, so the server session is gone when this returns.
-    pub(crate) async fn close(mut self) {
-        // mysql_async's `disconnect` says goodbye without reading the rest of a statement cut
-        // off mid-way, and the server keeps that session until the statement ends. A trivial
-        // statement first reads that result out (the cancel makes it end early), so the
-        // session is idle, and goes at once, when the goodbye arrives.
-        if let Err(e) = self.conn.query_drop("DO 0").await {
-            tracing::debug!("draining a discarded MySQL session: {e}");
-        }
-        if let Err(e) = self.conn.disconnect().await {
-            tracing::debug!("closing a discarded MySQL session: {e}");
-        }
+    /// The session, for a statement.
+    fn conn(&mut self) -> Result<&mut Conn> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::ConnectionLost("the session was closed".into()))
     }
 
     /// Records whether the last statement changed the session, as the server reports it.
     pub(crate) fn note_ok_packet(&mut self) {
-        if let Some(ok) = self.conn.last_ok_packet() {
+        if let Some(ok) = self.conn.as_ref().and_then(Conn::last_ok_packet) {
             self.state_changed |= ok
                 .status_flags()
                 .contains(StatusFlags::SERVER_SESSION_STATE_CHANGED);
@@ -213,11 +219,11 @@ impl MyConn {
     /// Transaction control only: weir's own statements, whose effect on the session weir
     /// tracks itself, so the server's state-change flag is not read here.
     pub(crate) async fn simple(&mut self, sql: &str) -> Result<()> {
-        self.conn.query_drop(sql).await.map_err(map_error)
+        self.conn()?.query_drop(sql).await.map_err(map_error)
     }
 
     pub(crate) async fn ping(&mut self) -> Result<()> {
-        self.conn.ping().await.map_err(map_error)
+        self.conn()?.ping().await.map_err(map_error)
     }
 
     /// Refuses a value the server would not accept (it hangs up on a packet over its
@@ -273,12 +279,13 @@ impl MyConn {
 
     pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         let b = self.bind(sql, params)?;
-        self.conn
-            .exec_drop(b.sql.as_str(), b.params)
+        let conn = self.conn()?;
+        conn.exec_drop(b.sql.as_str(), b.params)
             .await
             .map_err(map_error)?;
+        let affected = conn.affected_rows();
         self.note_ok_packet();
-        Ok(self.conn.affected_rows())
+        Ok(affected)
     }
 
     /// Runs an INSERT and returns the AUTO_INCREMENT value it generated (the first one of a
@@ -289,12 +296,13 @@ impl MyConn {
         params: &[Param<'_>],
     ) -> Result<Option<u64>> {
         let b = self.bind(sql, params)?;
-        self.conn
-            .exec_drop(b.sql.as_str(), b.params)
+        let conn = self.conn()?;
+        conn.exec_drop(b.sql.as_str(), b.params)
             .await
             .map_err(map_error)?;
+        let id = conn.last_insert_id();
         self.note_ok_packet();
-        Ok(self.conn.last_insert_id())
+        Ok(id)
     }
 
     /// Runs `sql` and hands each row to `each` until it returns `false` or fails; the rest of
@@ -330,10 +338,44 @@ impl MyConn {
         params: &[Param<'_>],
     ) -> Result<mysql_async::QueryResult<'_, 'static, mysql_async::BinaryProtocol>> {
         let b = self.bind(sql, params)?;
-        self.conn
+        self.conn()?
             .exec_iter(b.sql.as_str(), b.params)
             .await
             .map_err(map_error)
+    }
+}
+
+impl Drop for MyConn {
+    /// Closes the session off the caller's path, and gives its slot back only then: a
+    /// session cut off mid-statement stays on the server until that statement ends, so
+    /// opening its replacement at once would hold more sessions than the pool's maximum.
+    fn drop(&mut self) {
+        let (Some(mut conn), slot) = (self.conn.take(), self.slot.take()) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime left: mysql_async's own drop does what it can
+        };
+        let linger = self.linger;
+        runtime.spawn(async move {
+            let close = async move {
+                // mysql_async's `disconnect` says goodbye without reading the rest of a
+                // statement cut off mid-way, and the server keeps that session until the
+                // statement ends. A trivial statement first reads that result out (the cancel
+                // makes it end early), so the session is idle, and goes at once, when the
+                // goodbye arrives.
+                if let Err(e) = conn.query_drop("DO 0").await {
+                    tracing::debug!("draining a closing MySQL session: {e}");
+                }
+                if let Err(e) = conn.disconnect().await {
+                    tracing::debug!("closing a MySQL session: {e}");
+                }
+            };
+            if tokio::time::timeout(linger, close).await.is_err() {
+                tracing::warn!("closing a MySQL session timed out; its slot is given back");
+            }
+            drop(slot);
+        });
     }
 }
 
@@ -449,16 +491,6 @@ pub(crate) fn column_type_name(c: &Column) -> String {
 }
 
 /// Reads column `index` of `row` as a [`Cell`] borrowing the row.
-/// Whether column `index` holds text (`Some(true)`) or binary data (`Some(false)`) that a
-/// decoder may take out of the row; `None` for anything else (NULL, numbers, decimals, JSON).
-pub(crate) fn owned_kind(row: &mysql_async::Row, index: usize) -> Option<bool> {
-    match cell(row, index) {
-        Ok(Cell::Text(_)) => Some(true),
-        Ok(Cell::Bytes(_)) => Some(false),
-        _ => None,
-    }
-}
-
 pub(crate) fn cell(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, String> {
     let column = row
         .columns_ref()

@@ -6,8 +6,15 @@ use std::error::Error as StdError;
 use bytes::BytesMut;
 use futures_util::{pin_mut, TryStreamExt};
 use postgres_types::{FromSql, IsNull, Kind, ToSql, Type};
+#[cfg(feature = "tls")]
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{CancelToken, NoTls, RowStream};
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::pg_socket::{Endpoint, PgSocket};
+use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
 use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
 use crate::types::{Cell, Param};
@@ -24,10 +31,50 @@ enum PgTls {
 
 /// Opens PostgreSQL connections for the pool.
 pub(crate) struct PgConnector {
-    /// The connection settings, for pooled connections and listeners alike.
+    /// The session settings, for pooled connections and listeners alike.
     config: tokio_postgres::Config,
+    /// Where to open sockets, and how long the opening and the close may take.
+    server: Arc<Server>,
     tls: PgTls,
     target: String,
+}
+
+/// How to reach the server: for sessions and for cancel requests alike.
+struct Server {
+    endpoint: Endpoint,
+    connect_timeout: Duration,
+    /// How long a closed session's socket waits for the server to close its end.
+    linger: Duration,
+    target: String,
+}
+
+impl Server {
+    async fn socket(&self) -> Result<PgSocket> {
+        self.endpoint
+            .connect(self.connect_timeout, self.linger)
+            .await
+            .map_err(|e| Error::Connect {
+                backend: Backend::Postgres,
+                target: self.target.clone(),
+                message: e.to_string(),
+                kind: ConnectErrorKind::Network,
+            })
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls(
+        &self,
+        t: &tokio_postgres_rustls::MakeRustlsConnect,
+    ) -> Result<<tokio_postgres_rustls::MakeRustlsConnect as MakeTlsConnect<PgSocket>>::TlsConnect>
+    {
+        MakeTlsConnect::<PgSocket>::make_tls_connect(&mut t.clone(), self.endpoint.tls_name())
+            .map_err(|e| Error::Connect {
+                backend: Backend::Postgres,
+                target: self.target.clone(),
+                message: e.to_string(),
+                kind: ConnectErrorKind::Tls,
+            })
+    }
 }
 
 impl PgConnector {
@@ -40,12 +87,16 @@ impl PgConnector {
         if let Some(db) = &cfg.database {
             pg.dbname(db);
         }
-        match &cfg.socket {
-            Some(dir) => pg.host_path(dir),
-            None => pg.host(&cfg.host),
+        let endpoint = match &cfg.socket {
+            #[cfg(unix)]
+            Some(dir) => Endpoint::Unix(dir.join(format!(".s.PGSQL.{}", cfg.port))),
+            #[cfg(not(unix))]
+            Some(_) => return Err(Error::Config("Unix sockets need a Unix system".into())),
+            None => Endpoint::Tcp {
+                host: cfg.host.clone(),
+                port: cfg.port,
+            },
         };
-        pg.port(cfg.port);
-        pg.connect_timeout(cfg.connect_timeout);
         if let Some(name) = &cfg.application_name {
             pg.application_name(name);
         }
@@ -67,33 +118,44 @@ impl PgConnector {
         });
         Ok(PgConnector {
             config: pg,
+            server: Arc::new(Server {
+                endpoint,
+                connect_timeout: cfg.connect_timeout,
+                linger: cfg.cleanup_timeout,
+                target: cfg.target(),
+            }),
             tls,
             target: cfg.target(),
         })
     }
 
-    pub(crate) async fn connect(&self) -> Result<PgConn> {
-        let (client, closed) = match &self.tls {
+    /// Opens a session that occupies `slot` until the server has closed it.
+    pub(crate) async fn connect(&self, slot: Slot) -> Result<PgConn> {
+        let socket = self.server.socket().await?;
+        let client = match &self.tls {
             PgTls::None => {
                 let (client, conn) = self
                     .config
-                    .connect(NoTls)
+                    .connect_raw(socket, NoTls)
                     .await
                     .map_err(|e| connect_error(&self.target, &e))?;
-                (client, drive(conn))
+                drive(conn, slot);
+                client
             }
             #[cfg(feature = "tls")]
             PgTls::Rustls(t) => {
                 let (client, conn) = self
                     .config
-                    .connect(t.clone())
+                    .connect_raw(socket, self.server.tls(t)?)
                     .await
                     .map_err(|e| connect_error(&self.target, &e))?;
-                (client, drive(conn))
+                drive(conn, slot);
+                client
             }
         };
         let cancel = PgCanceller {
             token: client.cancel_token(),
+            server: self.server.clone(),
             tls: self.tls.clone(),
         };
         // deadpool-postgres aborts the task it is given when the client drops, which would
@@ -101,11 +163,7 @@ impl PgConnector {
         // task of weir's own that ends when the server has closed the session.
         let stand_in = tokio::spawn(std::future::pending::<()>());
         let client = deadpool_postgres::ClientWrapper::new(client, stand_in);
-        Ok(PgConn {
-            client,
-            cancel,
-            closed,
-        })
+        Ok(PgConn { client, cancel })
     }
 
     /// Opens a dedicated connection that listens on `channels` and forwards each notification.
@@ -116,11 +174,12 @@ impl PgConnector {
         channels: &[&str],
         sink: tokio::sync::mpsc::UnboundedSender<Result<crate::listen::Notification>>,
     ) -> Result<tokio_postgres::Client> {
+        let socket = self.server.socket().await?;
         let client = match &self.tls {
             PgTls::None => {
                 let (client, conn) = self
                     .config
-                    .connect(NoTls)
+                    .connect_raw(socket, NoTls)
                     .await
                     .map_err(|e| connect_error(&self.target, &e))?;
                 tokio::spawn(forward_notifications(conn, sink));
@@ -130,7 +189,7 @@ impl PgConnector {
             PgTls::Rustls(t) => {
                 let (client, conn) = self
                     .config
-                    .connect(t.clone())
+                    .connect_raw(socket, self.server.tls(t)?)
                     .await
                     .map_err(|e| connect_error(&self.target, &e))?;
                 tokio::spawn(forward_notifications(conn, sink));
@@ -158,23 +217,27 @@ impl PgConnector {
 pub(crate) struct PgConn {
     client: deadpool_postgres::ClientWrapper,
     cancel: PgCanceller,
-    /// Hears when the session has ended on the server (see [`drive`]).
-    closed: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// Sends a cancel request for whatever a connection is running.
 #[derive(Clone)]
 pub(crate) struct PgCanceller {
     token: CancelToken,
+    server: Arc<Server>,
     tls: PgTls,
 }
 
 impl PgCanceller {
     pub(crate) async fn cancel(&self) -> Result<()> {
+        let socket = self.server.socket().await?;
         let r = match &self.tls {
-            PgTls::None => self.token.cancel_query(NoTls).await,
+            PgTls::None => self.token.cancel_query_raw(socket, NoTls).await,
             #[cfg(feature = "tls")]
-            PgTls::Rustls(t) => self.token.cancel_query(t.clone()).await,
+            PgTls::Rustls(t) => {
+                self.token
+                    .cancel_query_raw(socket, self.server.tls(t)?)
+                    .await
+            }
         };
         r.map_err(|e| map_error(&e))
     }
@@ -191,20 +254,6 @@ impl PgConn {
     }
 
     /// Runs SQL through the simple protocol (transaction control, hooks, pings).
-    /// Ends the session and waits until the server has let it go. A statement cut off mid-way
-    /// keeps its server session busy until the cancel lands, and the server notices a goodbye
-    /// only once idle: an empty query queues behind the cut-off one, so once it answers the
-    /// session is idle; then the goodbye, and the wait for the server to close the socket.
-    pub(crate) async fn close(self) {
-        if let Err(e) = self.simple("").await {
-            tracing::debug!("draining a discarded PostgreSQL session: {e}");
-        }
-        let PgConn { client, closed, .. } = self;
-        drop(client);
-        // The server has closed the socket, on its way out of the session.
-        let _ = closed.await;
-    }
-
     pub(crate) async fn simple(&self, sql: &str) -> Result<()> {
         self.client
             .batch_execute(sql)
@@ -339,22 +388,21 @@ impl PgConn {
     }
 }
 
-/// Runs a pooled connection's I/O until the session ends; the receiver hears when it has. With
-/// every client gone, the connection says goodbye (Terminate) and ends once the server closed
-/// the socket, which it does on its way out of the session.
-fn drive<S, T>(conn: tokio_postgres::Connection<S, T>) -> tokio::sync::oneshot::Receiver<()>
+/// Runs a pooled connection's I/O until the session ends, holding the session's pool slot
+/// until then. With every client gone, the connection says goodbye (Terminate) and ends once
+/// the server has closed the socket (see `pg_socket`), which it does on its way out of the
+/// session: a replacement opened on the freed slot never finds the old session still there.
+fn drive<S, T>(conn: tokio_postgres::Connection<S, T>, slot: Slot)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (ended, closed) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("PostgreSQL connection ended: {e}");
         }
-        let _ = ended.send(());
+        drop(slot);
     });
-    closed
 }
 
 /// Drives a listening connection and forwards its notifications until either side goes.

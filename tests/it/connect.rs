@@ -14,6 +14,7 @@ both_backends!(
     unknown_database_is_its_own_error,
     after_connect_hook_shapes_every_session,
     failing_after_connect_hook_fails_the_connect,
+    unix_socket_connects_and_closes,
 );
 
 fn scheme(b: Backend) -> &'static str {
@@ -159,3 +160,77 @@ async fn failing_after_connect_hook_fails_the_connect(ctx: Ctx) {
 }
 
 // Malformed URLs: see `bad_input.rs`, which holds the whole bad-input matrix.
+
+/// `?socket=` reaches the server over its Unix socket (the path the server reports), and a
+/// discarded session over it is closed like a TCP one.
+async fn unix_socket_connects_and_closes(ctx: Ctx) {
+    let db = &ctx.db;
+    let path: String = db
+        .fetch_scalar(
+            ctx.sql(
+                "SELECT current_setting('unix_socket_directories')",
+                "SELECT @@socket",
+            ),
+            (),
+        )
+        .await
+        .unwrap();
+    // PostgreSQL may list several directories; the first is where it listens for sure.
+    let path = path.split(',').next().unwrap().trim().to_owned();
+    assert!(
+        path.starts_with('/'),
+        "the server reports no socket: {path:?}"
+    );
+    let url = format!(
+        "{}://{}@localhost/{}?socket={}",
+        scheme(ctx.backend),
+        ctx.config.user(),
+        ctx.config.database().unwrap(),
+        path
+    );
+    let over_socket = Database::connect(&url).await.unwrap();
+    let via_socket: i64 = over_socket
+        .fetch_scalar(
+            ctx.sql(
+                "SELECT CASE WHEN inet_server_addr() IS NULL THEN 1 ELSE 0 END::int8",
+                "SELECT CAST(HOST NOT LIKE '%:%' AS SIGNED) FROM information_schema.PROCESSLIST \
+                 WHERE ID = CONNECTION_ID()",
+            ),
+            (),
+        )
+        .await
+        .unwrap();
+    assert_eq!(via_socket, 1, "the session did not come over the socket");
+    let id_sql = ctx.sql(
+        "SELECT pg_backend_pid()::int8",
+        "SELECT CONNECTION_ID() + 0",
+    );
+    let conn = over_socket.acquire().await.unwrap();
+    let id: i64 = conn.fetch_scalar(id_sql, ()).await.unwrap();
+    // A session change makes the pool close this session when it comes back.
+    conn.execute(
+        ctx.sql("SET application_name = 'gone'", "SET @gone = 1"),
+        (),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    over_socket.close(Duration::from_secs(5)).await;
+    let count = ctx.sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = $1",
+    );
+    let listed: i64 = db.fetch_scalar(count, (id,)).await.unwrap();
+    match ctx.backend {
+        // weir waits until the server has closed the socket: by then the session is gone.
+        Backend::Postgres => assert_eq!(listed, 0, "the server still lists closed session {id}"),
+        // mysql_async cannot wait for that; MariaDB lets the session go a moment later.
+        Backend::MySql => assert!(
+            crate::common::eventually(Duration::from_secs(2), || async {
+                db.fetch_scalar::<i64, _>(count, (id,)).await.unwrap() == 0
+            })
+            .await,
+            "the server still lists closed session {id}"
+        ),
+    }
+}
