@@ -1,5 +1,5 @@
 //! SQL text for the repository: identifiers checked and quoted per backend, values bound as
-//! `$n`, lists cut or padded to a few statement shapes.
+//! `$n` (or `?` in MySQL bulk inserts), key lists padded to a few statement shapes.
 
 use crate::dialect::quote_identifier;
 use crate::error::{Backend, Error, Result};
@@ -12,10 +12,10 @@ use super::Entity;
 /// 65,535 per statement; staying well below leaves room for a filter's own parameters.
 pub(super) const MAX_PARAMS: usize = 60_000;
 
-/// Lists of up to this many rows or keys are sent as they are. Longer ones are cut (batched
-/// inserts) or padded (key lists) to powers of two, because every distinct SQL text becomes a
-/// prepared statement cached for the life of the connection, and PostgreSQL's cache has no
-/// bound: with this, an entity has a few dozen shapes, not one per list length.
+/// Key lists of up to this many keys are sent as they are. Longer ones are padded to powers
+/// of two, because every distinct SQL text becomes a prepared statement cached for the life of
+/// the connection, and PostgreSQL's cache has no bound: with this, an entity has a few dozen
+/// shapes, not one per list length.
 pub(super) const SMALL_BATCH: usize = 16;
 
 /// The error for a column an entity does not have.
@@ -51,8 +51,23 @@ impl<'a> Sql<'a> {
     }
 
     pub(super) fn placeholder(&mut self, n: usize) {
+        // Written digit by digit: a statement may carry 60,000 of these, and `to_string`
+        // allocated for each one.
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
         self.text.push('$');
-        self.text.push_str(&n.to_string());
+        for &d in &digits[at..] {
+            self.text.push(char::from(d));
+        }
     }
 
     pub(super) fn bind(&mut self, p: Param<'a>) {
@@ -263,25 +278,6 @@ impl Where {
     }
 }
 
-/// Statement sizes for `n` rows at most `max` per statement: full statements, then the rest in
-/// powers of two down to [`SMALL_BATCH`], then what is left. Few sizes means few statement
-/// texts to prepare and cache, whatever the row counts callers send.
-pub(super) fn piece_sizes(mut n: usize, max: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    while n > 0 {
-        let size = if n >= max {
-            max
-        } else if n > SMALL_BATCH {
-            1 << (usize::BITS - 1 - n.leading_zeros())
-        } else {
-            n
-        };
-        out.push(size);
-        n -= size;
-    }
-    out
-}
-
 /// The largest power of two no greater than `n` (at least 1).
 pub(super) fn floor_power_of_two(n: usize) -> usize {
     if n <= 1 {
@@ -298,31 +294,6 @@ pub(super) fn limit_param(n: u64) -> Param<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn piece_sizes_bound_the_statement_shapes() {
-        assert_eq!(piece_sizes(0, 8), Vec::<usize>::new());
-        assert_eq!(piece_sizes(5, 8192), [5]);
-        assert_eq!(piece_sizes(16, 8192), [16]);
-        assert_eq!(piece_sizes(20_000, 8192), [8192, 8192, 2048, 1024, 512, 32]);
-        assert_eq!(piece_sizes(17, 8192), [16, 1]);
-        assert_eq!(piece_sizes(7, 4), [4, 3]);
-        for n in 0..3000 {
-            let p = piece_sizes(n, 1024);
-            assert_eq!(p.iter().sum::<usize>(), n);
-            assert!(p
-                .iter()
-                .all(|&s| s <= 1024 && (s <= SMALL_BATCH || s.is_power_of_two())));
-            let p = piece_sizes(n, 1000);
-            assert_eq!(p.iter().sum::<usize>(), n);
-            assert!(p
-                .iter()
-                .all(|&s| s == 1000 || s <= SMALL_BATCH || s.is_power_of_two()));
-        }
-        assert_eq!(floor_power_of_two(12_000), 8192);
-        assert_eq!(floor_power_of_two(60_000), 32_768);
-        assert_eq!(floor_power_of_two(0), 1);
-    }
 
     #[test]
     fn key_lists_are_padded_to_a_bucket() {
