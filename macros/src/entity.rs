@@ -414,7 +414,7 @@ mod tests {
         // FromRow reads the same names and leaves `default` fields alone.
         assert!(
             out.contains(
-                r#"try_take::<Option<String>,_>(::weir::row::NameAt{name:"e\"mail",hint:1usize})"#
+                r#"map.locate(&row,::weir::row::NameAt{name:"e\"mail",hint:1usize})?;row.try_take::<Option<String>,usize>(at)?"#
             ),
             "{out}"
         );

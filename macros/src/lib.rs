@@ -952,7 +952,7 @@ mod tests {
         })
         .unwrap();
         let item: syn::ItemImpl = syn::parse2(out).unwrap();
-        assert_eq!(item.items.len(), 1);
+        assert_eq!(item.items.len(), 2, "from_row and from_row_mapped");
         let out = expand_from_row(&parse_quote! { struct P<T>(T, u8); }).unwrap();
         let _: syn::ItemImpl = syn::parse2(out).unwrap();
     }
