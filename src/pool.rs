@@ -265,10 +265,15 @@ impl Database {
         };
         let pool = Pool::builder(manager)
             .max_size(config.max_size)
-            // One timer per acquire: `lease` bounds the whole wait with acquire_timeout, the
-            // manager bounds each connect with connect_timeout and each idle check with
-            // cleanup_timeout, so deadpool needs no timers of its own (each one showed in W1
-            // and W3 profiles).
+            // The most recently used connection first, as mysql_async and PgBouncer do: its
+            // statement cache is warm (a rarely run statement, such as a bulk INSERT of 60,000
+            // parameters, is prepared once rather than once per connection in turn), and
+            // connections beyond the load go idle long enough to be reaped.
+            .queue_mode(deadpool::managed::QueueMode::Lifo)
+            // `lease` bounds a wait with acquire_timeout (and arms no timer when a connection
+            // is idle), the manager bounds each connect with connect_timeout and each idle
+            // check with cleanup_timeout, so deadpool needs no timers of its own (each one
+            // showed in W1 and W3 profiles).
             .timeouts(Timeouts {
                 wait: None,
                 create: None,
