@@ -2,6 +2,8 @@
 //! convert values, classify errors, cancel. It makes no timeout, retry or pooling decision.
 
 use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::{pin_mut, TryStreamExt};
@@ -9,9 +11,6 @@ use postgres_types::{FromSql, IsNull, Kind, ToSql, Type};
 #[cfg(feature = "tls")]
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{CancelToken, NoTls, RowStream};
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use super::pg_socket::{Endpoint, PgSocket};
 use super::Slot;
@@ -36,7 +35,6 @@ pub(crate) struct PgConnector {
     /// Where to open sockets, and how long the opening and the close may take.
     server: Arc<Server>,
     tls: PgTls,
-    target: String,
 }
 
 /// How to reach the server: for sessions and for cancel requests alike.
@@ -125,7 +123,6 @@ impl PgConnector {
                 target: cfg.target(),
             }),
             tls,
-            target: cfg.target(),
         })
     }
 
@@ -138,7 +135,7 @@ impl PgConnector {
                     .config
                     .connect_raw(socket, NoTls)
                     .await
-                    .map_err(|e| connect_error(&self.target, &e))?;
+                    .map_err(|e| connect_error(&self.server.target, &e))?;
                 drive(conn, slot);
                 client
             }
@@ -148,7 +145,7 @@ impl PgConnector {
                     .config
                     .connect_raw(socket, self.server.tls(t)?)
                     .await
-                    .map_err(|e| connect_error(&self.target, &e))?;
+                    .map_err(|e| connect_error(&self.server.target, &e))?;
                 drive(conn, slot);
                 client
             }
@@ -181,7 +178,7 @@ impl PgConnector {
                     .config
                     .connect_raw(socket, NoTls)
                     .await
-                    .map_err(|e| connect_error(&self.target, &e))?;
+                    .map_err(|e| connect_error(&self.server.target, &e))?;
                 tokio::spawn(forward_notifications(conn, sink));
                 client
             }
@@ -191,7 +188,7 @@ impl PgConnector {
                     .config
                     .connect_raw(socket, self.server.tls(t)?)
                     .await
-                    .map_err(|e| connect_error(&self.target, &e))?;
+                    .map_err(|e| connect_error(&self.server.target, &e))?;
                 tokio::spawn(forward_notifications(conn, sink));
                 client
             }
