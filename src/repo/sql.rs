@@ -296,6 +296,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn placeholders_are_written_in_decimal() {
+        let mut sql = Sql::new(String::new());
+        for n in [1, 9, 10, 99, 100, 65_535, usize::MAX] {
+            sql.placeholder(n);
+            sql.push(" ");
+        }
+        assert_eq!(
+            sql.text,
+            format!("$1 $9 $10 $99 $100 $65535 ${} ", usize::MAX)
+        );
+        assert_eq!(floor_power_of_two(12_000), 8192);
+        assert_eq!(floor_power_of_two(60_000), 32_768);
+        assert_eq!(floor_power_of_two(0), 1);
+    }
+
+    #[test]
     fn key_lists_are_padded_to_a_bucket() {
         let mut sql = Sql::new(String::new());
         let p: Vec<Param<'_>> = (0..3).map(Param::Int).collect();

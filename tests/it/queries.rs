@@ -15,6 +15,7 @@ both_backends!(
     connection_keeps_its_session,
     cached_statement_survives_table_change,
     scripts_run_several_statements,
+    columns_in_another_order_decode_by_name_on_every_row,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -305,4 +306,44 @@ async fn scripts_run_several_statements(ctx: Ctx) {
         // MySQL keeps what ran before the failing statement.
         weir::Backend::MySql => assert_eq!(xs, vec![(1,), (2,), (3,)]),
     }
+}
+
+/// Rows whose columns come in another order than the struct's fields, and with an extra
+/// column, decode by name on every row of a result (the derive learns the positions on the
+/// first row and keeps them for the rest), through `fetch_all` and `fetch_stream`; a second
+/// query with yet another order is looked up afresh.
+async fn columns_in_another_order_decode_by_name_on_every_row(ctx: Ctx) {
+    use futures_util::StreamExt;
+    let db = &ctx.db;
+    create_users(&ctx).await;
+    for id in 1..=50i64 {
+        let email = (id % 3 != 0).then(|| format!("u{id}@x"));
+        db.execute(
+            "INSERT INTO users (id, name, email) VALUES ($1, $2, $3)",
+            (id, format!("name-{id}"), email),
+        )
+        .await
+        .unwrap();
+    }
+    let want: Vec<User> = (1..=50i64)
+        .map(|id| User {
+            id,
+            name: format!("name-{id}"),
+            mail: (id % 3 != 0).then(|| format!("u{id}@x")),
+        })
+        .collect();
+    let shuffled = "SELECT email, 7 AS extra, name, id FROM users ORDER BY id";
+    let all: Vec<User> = db.fetch_all(shuffled, ()).await.unwrap();
+    assert_eq!(all, want);
+    let streamed: Vec<User> = db
+        .fetch_stream::<User, _>(shuffled, ())
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(streamed, want);
+    let other: Vec<User> = db
+        .fetch_all("SELECT name, id, email FROM users ORDER BY id", ())
+        .await
+        .unwrap();
+    assert_eq!(other, want);
 }
