@@ -29,6 +29,7 @@ pub(crate) enum Endpoint {
 
 impl Endpoint {
     /// The name TLS verifies the server's certificate against.
+    #[cfg(feature = "tls")]
     pub(crate) fn tls_name(&self) -> &str {
         match self {
             Endpoint::Tcp { host, .. } => host,

@@ -126,18 +126,19 @@ impl PgConnector {
         })
     }
 
-    /// Opens a session that occupies `slot` until the server has closed it.
-    pub(crate) async fn connect(&self, slot: Slot) -> Result<PgConn> {
+    /// Opens a connection on a socket of weir's own and hands its I/O half to `run`; the one
+    /// place that matches on the TLS variant (the I/O half's type differs per TLS stream).
+    async fn open(&self, run: impl RunConnection) -> Result<tokio_postgres::Client> {
         let socket = self.server.socket().await?;
-        let client = match &self.tls {
+        match &self.tls {
             PgTls::None => {
                 let (client, conn) = self
                     .config
                     .connect_raw(socket, NoTls)
                     .await
                     .map_err(|e| connect_error(&self.server.target, &e))?;
-                drive(conn, slot);
-                client
+                run.run(conn);
+                Ok(client)
             }
             #[cfg(feature = "tls")]
             PgTls::Rustls(t) => {
@@ -146,10 +147,15 @@ impl PgConnector {
                     .connect_raw(socket, self.server.tls(t)?)
                     .await
                     .map_err(|e| connect_error(&self.server.target, &e))?;
-                drive(conn, slot);
-                client
+                run.run(conn);
+                Ok(client)
             }
-        };
+        }
+    }
+
+    /// Opens a session that occupies `slot` until the server has closed it.
+    pub(crate) async fn connect(&self, slot: Slot) -> Result<PgConn> {
+        let client = self.open(Pooled(slot)).await?;
         let cancel = PgCanceller {
             token: client.cancel_token(),
             server: self.server.clone(),
@@ -171,28 +177,7 @@ impl PgConnector {
         channels: &[&str],
         sink: tokio::sync::mpsc::UnboundedSender<Result<crate::listen::Notification>>,
     ) -> Result<tokio_postgres::Client> {
-        let socket = self.server.socket().await?;
-        let client = match &self.tls {
-            PgTls::None => {
-                let (client, conn) = self
-                    .config
-                    .connect_raw(socket, NoTls)
-                    .await
-                    .map_err(|e| connect_error(&self.server.target, &e))?;
-                tokio::spawn(forward_notifications(conn, sink));
-                client
-            }
-            #[cfg(feature = "tls")]
-            PgTls::Rustls(t) => {
-                let (client, conn) = self
-                    .config
-                    .connect_raw(socket, self.server.tls(t)?)
-                    .await
-                    .map_err(|e| connect_error(&self.server.target, &e))?;
-                tokio::spawn(forward_notifications(conn, sink));
-                client
-            }
-        };
+        let client = self.open(Listening(sink)).await?;
         let mut sql = String::new();
         for channel in channels {
             sql.push_str("LISTEN ");
@@ -382,6 +367,37 @@ impl PgConn {
             }
         }
         Ok(())
+    }
+}
+
+/// What runs a freshly opened connection's I/O half.
+trait RunConnection {
+    fn run<T>(self, conn: tokio_postgres::Connection<PgSocket, T>)
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+}
+
+/// A pooled session: its task holds the pool slot until the session has ended.
+struct Pooled(Slot);
+
+impl RunConnection for Pooled {
+    fn run<T>(self, conn: tokio_postgres::Connection<PgSocket, T>)
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        drive(conn, self.0);
+    }
+}
+
+/// A LISTEN connection: its task forwards notifications to the listener.
+struct Listening(tokio::sync::mpsc::UnboundedSender<Result<crate::listen::Notification>>);
+
+impl RunConnection for Listening {
+    fn run<T>(self, conn: tokio_postgres::Connection<PgSocket, T>)
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        tokio::spawn(forward_notifications(conn, self.0));
     }
 }
 
