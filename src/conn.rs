@@ -10,15 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool::managed::Object;
-use futures_core::Stream;
 use tokio::sync::Mutex;
 
-use crate::backend::{Canceller, RawConn};
+use crate::backend::{Canceller, RawConn, Rows};
 use crate::dialect::may_change_session;
 use crate::error::{Backend, Error, Result};
+use crate::executor::CopyRows;
 use crate::limit::{LaneState, Permits};
 use crate::pool::Manager;
-use crate::row::Row;
 use crate::row::{ColumnMap, FromRow};
 use crate::tx::{Transaction, TxOptions};
 use crate::types::{Decode, Param};
@@ -220,11 +219,11 @@ impl Conn {
         table: &str,
         columns: &str,
         width: usize,
-        params: &[Param<'_>],
+        rows: &dyn CopyRows,
     ) -> Result<u64> {
         self.settle().await?;
         let in_flight = self.start()?;
-        let r = self.raw.copy_in(table, columns, width, params).await;
+        let r = self.raw.copy_in(table, columns, width, rows).await;
         in_flight.disarm();
         self.finish(r)
     }
@@ -311,35 +310,43 @@ impl Conn {
     }
 
     /// Starts a streamed query: the session is busy from here until [`Conn::end_stream`].
-    /// The rows come from [`Conn::stream_rows`]; the caller loops over them itself, so that a
+    /// The rows come from [`Conn::open_rows`]; the caller loops over them itself, so that a
     /// row passes through one generator (the caller's), not one per layer.
     pub(crate) async fn start_stream(&mut self, sql: &str) -> Result<InFlight> {
         self.settle().await?;
         self.start_user(sql)
     }
 
-    /// The rows of a query started with [`Conn::start_stream`].
-    pub(crate) fn stream_rows<'c>(
+    /// Runs a query started with [`Conn::start_stream`], for its rows to be read one by one.
+    pub(crate) async fn open_rows<'c>(
         &'c mut self,
-        sql: &'c str,
-        params: &'c [Param<'c>],
-    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
-        self.raw.stream(sql, params)
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Rows<'c>> {
+        self.raw.open_rows(sql, params).await
     }
 
-    /// Ends a streamed query: `failed` is the error that stopped the rows, if any.
-    pub(crate) fn end_stream(&mut self, in_flight: InFlight, failed: Option<Error>) -> Result<()> {
-        match failed {
-            // A decode error leaves rows unread: dropping the guard cancels the rest, and the
-            // busy session is discarded on return.
-            Some(e @ (Error::Decode { .. } | Error::ColumnNotFound(_))) => Err(e),
-            // The rows ended, or a server error ended the result cleanly.
-            failed => {
+    /// Ends a streamed query, by how its rows ended.
+    pub(crate) fn end_stream(&mut self, in_flight: InFlight, end: StreamEnd) -> Result<()> {
+        match end {
+            // Dropping the guard cancels the rest, and the busy session is discarded on
+            // return: the next borrower would otherwise meet the unread rows.
+            StreamEnd::RowsLeft(e) => Err(e),
+            StreamEnd::Ended(r) => {
                 in_flight.disarm();
-                self.finish(failed.map_or(Ok(()), Err))
+                self.finish(r)
             }
         }
     }
+}
+
+/// How the rows of a streamed query ended.
+pub(crate) enum StreamEnd {
+    /// The result was read to its end, or the server or the connection ended it with an
+    /// error: nothing of it is left to read.
+    Ended(Result<()>),
+    /// The caller's side failed (a row that did not fit its type) with rows still unread.
+    RowsLeft(Error),
 }
 
 /// A statement on its way: dropped before [`InFlight::disarm`], it cancels the statement on the

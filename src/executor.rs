@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_core::Stream;
-use futures_util::{pin_mut, StreamExt};
 use tokio::sync::MutexGuard;
 use tracing::Instrument;
 
-use crate::conn::{Conn, Connection, Lease};
+use crate::conn::{Conn, Connection, Lease, StreamEnd};
 use crate::error::{Backend, CallPhase, Result};
 use crate::limit::{with_deadline, CallRecord, LaneState, PhaseCell};
 use crate::pool::Database;
@@ -41,6 +40,20 @@ impl SessionGuard for MutexGuard<'_, Lease> {
     fn session(&mut self) -> Result<&mut Conn> {
         self.conn()
     }
+}
+
+/// Rows for [`Executor::copy_in`], produced one at a time while the `COPY` runs, so a bulk
+/// load never holds the parameters of all its rows at once. Internal.
+#[doc(hidden)]
+pub trait CopyRows: Sync {
+    /// How many rows there are.
+    fn count(&self) -> usize;
+
+    /// Appends the values of row `index` to `out`.
+    ///
+    /// # Errors
+    /// A row that cannot give its values.
+    fn write_row<'s>(&'s self, index: usize, out: &mut Vec<crate::types::Param<'s>>) -> Result<()>;
 }
 
 /// The settings one call runs under: its lane, its deadline, and the phase it is in. Internal.
@@ -202,9 +215,9 @@ pub trait Executor: Send + Sync {
         }
     }
 
-    /// Bulk-loads rows into `table` (quoted) on PostgreSQL with binary `COPY`: `params` holds
-    /// the rows one after another, `width` values each, for the quoted `columns` list.
-    /// [`crate::repo::Repo::insert_many`] uses it; MySQL gets multi-row `INSERT`s instead.
+    /// Bulk-loads `rows` into `table` (quoted) on PostgreSQL with one binary `COPY`, for the
+    /// quoted `columns` list, `width` values a row. [`crate::repo::Repo::insert_many`] uses
+    /// it; MySQL gets multi-row `INSERT`s instead.
     ///
     /// # Errors
     /// As [`execute`](Self::execute); [`Error::Config`](crate::Error::Config) on MySQL.
@@ -214,11 +227,11 @@ pub trait Executor: Send + Sync {
         table: &str,
         columns: &str,
         width: usize,
-        params: Vec<crate::types::Param<'_>>,
+        rows: &dyn CopyRows,
     ) -> impl Future<Output = Result<u64>> + Send {
         async move {
             call!(self, table, |conn| conn
-                .copy_in(table, columns, width, &params))
+                .copy_in(table, columns, width, rows))
         }
     }
 
@@ -326,23 +339,29 @@ pub trait Executor: Send + Sync {
             scope.phase.set(CallPhase::Execute);
             let conn = guard.session()?;
             let started = conn.start_stream(sql).await;
-            let mut failed = None;
             if let Ok(in_flight) = started {
-                {
-                    let rows = conn.stream_rows(sql, &params);
-                    pin_mut!(rows);
-                    let mut map = ColumnMap::default();
-                    while let Some(row) = rows.next().await {
-                        match row.and_then(|row| T::from_row_mapped(row, &mut map)) {
-                            Ok(v) => yield v,
-                            Err(e) => {
-                                failed = Some(e);
-                                break;
+                let ended = match conn.open_rows(sql, &params).await {
+                    Ok(mut rows) => {
+                        let mut map = ColumnMap::default();
+                        let read = loop {
+                            match rows.next().await {
+                                Ok(Some(row)) => match T::from_row_mapped(row, &mut map) {
+                                    Ok(v) => yield v,
+                                    // Whatever the error, the rows after this one are unread.
+                                    Err(e) => break StreamEnd::RowsLeft(e),
+                                },
+                                Ok(None) => break StreamEnd::Ended(Ok(())),
+                                Err(e) => break StreamEnd::Ended(Err(e)),
                             }
+                        };
+                        match read {
+                            StreamEnd::Ended(Ok(())) => StreamEnd::Ended(rows.finish().await),
+                            other => other,
                         }
                     }
-                }
-                let end = conn.end_stream(in_flight, failed);
+                    Err(e) => StreamEnd::Ended(Err(e)),
+                };
+                let end = conn.end_stream(in_flight, ended);
                 if let Some(r) = record.take() {
                     r.finish(&end);
                 }

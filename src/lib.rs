@@ -121,7 +121,7 @@ mod tls;
 pub mod tx;
 pub mod types;
 
-pub use config::{DatabaseConfig, HookFuture, SslMode};
+pub use config::{CheckoutOrder, DatabaseConfig, HookFuture, SslMode};
 pub use conn::Connection;
 pub use dialect::quote_identifier;
 pub use error::{

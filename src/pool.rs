@@ -14,7 +14,7 @@ use deadpool::managed::{
 };
 
 use crate::backend::{Canceller, Connector};
-use crate::config::{AfterConnect, DatabaseConfig};
+use crate::config::{AfterConnect, CheckoutOrder, DatabaseConfig};
 use crate::conn::{Conn, Connection, Lease};
 use crate::error::{Backend, CallPhase, Error, Result};
 use crate::executor::CallScope;
@@ -265,11 +265,10 @@ impl Database {
         };
         let pool = Pool::builder(manager)
             .max_size(config.max_size)
-            // The most recently used connection first, as mysql_async and PgBouncer do: its
-            // statement cache is warm (a rarely run statement, such as a bulk INSERT of 60,000
-            // parameters, is prepared once rather than once per connection in turn), and
-            // connections beyond the load go idle long enough to be reaped.
-            .queue_mode(deadpool::managed::QueueMode::Lifo)
+            .queue_mode(match config.checkout_order {
+                CheckoutOrder::Lifo => deadpool::managed::QueueMode::Lifo,
+                CheckoutOrder::Fifo => deadpool::managed::QueueMode::Fifo,
+            })
             // `lease` bounds a wait with acquire_timeout (and arms no timer when a connection
             // is idle), the manager bounds each connect with connect_timeout and each idle
             // check with cleanup_timeout, so deadpool needs no timers of its own (each one

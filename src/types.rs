@@ -332,6 +332,12 @@ pub trait Decode: Sized {
     }
 }
 
+#[cold]
+fn out_of_range(v: impl std::fmt::Display) -> String {
+    format!("value {v} is out of range")
+}
+
+#[cold]
 fn mismatch(cell: &Cell<'_>) -> String {
     match cell {
         Cell::Null => "unexpected NULL (use Option<T>)".into(),
@@ -359,9 +365,14 @@ fn int_from_cell(cell: Cell<'_>) -> Result<i128, String> {
 macro_rules! decode_int {
     ($($t:ty),*) => {$(
         impl Decode for $t {
+            #[inline]
             fn decode(cell: Cell<'_>) -> Result<Self, String> {
+                // The common case first, without widening to i128.
+                if let Cell::Int(v) = cell {
+                    return <$t>::try_from(v).map_err(|_| out_of_range(v));
+                }
                 let v = int_from_cell(cell)?;
-                <$t>::try_from(v).map_err(|_| format!("value {v} is out of range"))
+                <$t>::try_from(v).map_err(|_| out_of_range(v))
             }
         }
     )*};
@@ -369,6 +380,7 @@ macro_rules! decode_int {
 decode_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 impl Decode for bool {
+    #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::Bool(b) => Ok(b),
@@ -381,6 +393,7 @@ impl Decode for bool {
 }
 
 impl Decode for f64 {
+    #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::F64(v) => Ok(v),
@@ -399,6 +412,7 @@ impl Decode for f64 {
 }
 
 impl Decode for f32 {
+    #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::F32(v) => Ok(v),
@@ -418,6 +432,7 @@ impl Decode for String {
         }
     }
 
+    #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::Text(b) | Cell::Json(b) => {
@@ -447,6 +462,7 @@ impl<T: Decode> Decode for Option<T> {
         T::decode_owned(bytes, text).map(Some)
     }
 
+    #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
             Cell::Null => Ok(None),

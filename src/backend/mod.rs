@@ -9,12 +9,17 @@ pub(crate) mod pg_socket;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 
-use futures_core::Stream;
 #[cfg(feature = "postgres")]
-use futures_util::TryStreamExt;
+use std::marker::PhantomData;
+#[cfg(feature = "postgres")]
+use std::pin::Pin;
+
+#[cfg(feature = "postgres")]
+use futures_core::Stream;
 
 use crate::config::DatabaseConfig;
 use crate::error::{Backend, Error, Result};
+use crate::executor::CopyRows;
 use crate::row::{Row, RowInner};
 #[cfg(feature = "mysql")]
 use crate::types::Cell;
@@ -173,14 +178,14 @@ impl RawConn {
         table: &str,
         columns: &str,
         width: usize,
-        params: &[Param<'_>],
+        rows: &dyn CopyRows,
     ) -> Result<u64> {
         match self {
             #[cfg(feature = "postgres")]
-            RawConn::Pg(c) => c.copy_in(table, columns, width, params).await,
+            RawConn::Pg(c) => c.copy_in(table, columns, width, rows).await,
             #[cfg(feature = "mysql")]
             RawConn::My(_) => {
-                let _ = (table, columns, width, params);
+                let _ = (table, columns, width, rows);
                 Err(Error::Config("COPY is PostgreSQL only".into()))
             }
         }
@@ -251,78 +256,66 @@ impl RawConn {
         }
     }
 
-    /// Streams rows as the server sends them. PostgreSQL's rows come from the driver's own
-    /// stream through combinators; MySQL's `QueryResult` is read with an async method, which
-    /// needs a generator. Callers add one of their own, so a row never passes more than two.
-    #[cfg(all(feature = "postgres", feature = "mysql"))]
-    pub(crate) fn stream<'c>(
+    /// Runs a query whose rows the caller then reads one at a time from the returned
+    /// [`Rows`], as the server sends them.
+    pub(crate) async fn open_rows<'c>(
         &'c mut self,
-        sql: &'c str,
-        params: &'c [Param<'c>],
-    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Rows<'c>> {
         match self {
-            RawConn::Pg(c) => futures_util::future::Either::Left(pg_rows(c, sql, params)),
-            RawConn::My(c) => futures_util::future::Either::Right(my_rows(c, sql, params)),
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => Ok(Rows::Pg(Box::pin(c.query(sql, params).await?), PhantomData)),
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => {
+                c.start_rows(sql, params).await?;
+                Ok(Rows::My(c))
+            }
         }
-    }
-
-    /// Streams rows as the server sends them.
-    #[cfg(all(feature = "postgres", not(feature = "mysql")))]
-    pub(crate) fn stream<'c>(
-        &'c mut self,
-        sql: &'c str,
-        params: &'c [Param<'c>],
-    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
-        let RawConn::Pg(c) = self;
-        pg_rows(c, sql, params)
-    }
-
-    /// Streams rows as the server sends them.
-    #[cfg(all(feature = "mysql", not(feature = "postgres")))]
-    pub(crate) fn stream<'c>(
-        &'c mut self,
-        sql: &'c str,
-        params: &'c [Param<'c>],
-    ) -> impl Stream<Item = Result<Row>> + Send + 'c {
-        let RawConn::My(c) = self;
-        my_rows(c, sql, params)
     }
 }
 
-#[cfg(feature = "postgres")]
-fn pg_rows<'c>(
-    c: &'c postgres::PgConn,
-    sql: &'c str,
-    params: &'c [Param<'c>],
-) -> impl Stream<Item = Result<Row>> + Send + 'c {
-    fn lift(rows: tokio_postgres::RowStream) -> impl Stream<Item = Result<Row>> {
-        rows.map_ok(pg_row).map_err(pg_error)
-    }
-    fn pg_row(r: tokio_postgres::Row) -> Row {
-        Row {
-            inner: RowInner::Pg(r),
-        }
-    }
-    fn pg_error(e: tokio_postgres::Error) -> Error {
-        postgres::map_error(&e)
-    }
-    futures_util::stream::once(c.query(sql, params))
-        .map_ok(lift)
-        .try_flatten()
+/// A query's rows, read one at a time (`fetch_stream`). Reading them goes straight to the
+/// driver, with no stream adapter or generator of its own in between: the caller's stream is
+/// the only one a row passes through.
+pub(crate) enum Rows<'c> {
+    #[cfg(feature = "postgres")]
+    Pg(
+        Pin<Box<tokio_postgres::RowStream>>,
+        PhantomData<&'c mut postgres::PgConn>,
+    ),
+    #[cfg(feature = "mysql")]
+    My(&'c mut mysql::MyConn),
 }
 
-#[cfg(feature = "mysql")]
-fn my_rows<'c>(
-    c: &'c mut mysql::MyConn,
-    sql: &'c str,
-    params: &'c [Param<'c>],
-) -> impl Stream<Item = Result<Row>> + Send + 'c {
-    async_stream::try_stream! {
-        let mut result = c.exec_rows(sql, params).await?;
-        while let Some(r) = result.next().await.map_err(mysql::map_error)? {
-            yield Row { inner: RowInner::My(r) };
+impl Rows<'_> {
+    /// The next row, `None` after the last.
+    #[inline]
+    pub(crate) async fn next(&mut self) -> Result<Option<Row>> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Rows::Pg(rows, _) => match std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await
+            {
+                Some(Ok(r)) => Ok(Some(Row {
+                    inner: RowInner::Pg(r),
+                })),
+                Some(Err(e)) => Err(postgres::map_error(&e)),
+                None => Ok(None),
+            },
+            #[cfg(feature = "mysql")]
+            Rows::My(c) => Ok(c.next_row().await?.map(|r| Row {
+                inner: RowInner::My(r),
+            })),
         }
-        result.drop_result().await.map_err(mysql::map_error)?;
-        c.note_ok_packet();
+    }
+
+    /// Ends a result read to its last row: the session is idle again afterwards.
+    pub(crate) async fn finish(self) -> Result<()> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Rows::Pg(..) => Ok(()),
+            #[cfg(feature = "mysql")]
+            Rows::My(c) => c.finish_rows().await,
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mysql_async::consts::{ColumnFlags, ColumnType, StatusFlags};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Column, Conn, Opts, OptsBuilder, Value};
+use mysql_async::{BinaryProtocol, Column, Conn, Opts, OptsBuilder, Value};
 
 use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
@@ -313,9 +313,9 @@ impl MyConn {
         params: &[Param<'_>],
         mut each: impl FnMut(mysql_async::Row) -> Result<bool>,
     ) -> Result<()> {
-        let mut result = self.exec_rows(sql, params).await?;
+        self.start_rows(sql, params).await?;
         let mut outcome = Ok(());
-        while let Some(row) = result.next().await.map_err(map_error)? {
+        while let Some(row) = self.next_row().await? {
             match each(row) {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -325,23 +325,40 @@ impl MyConn {
                 }
             }
         }
-        result.drop_result().await.map_err(map_error)?;
-        self.note_ok_packet();
+        self.finish_rows().await?;
         outcome
     }
 
-    /// Runs `sql` and returns its result unread, for [`super::RawConn::stream`] to read row
-    /// by row; afterwards call [`MyConn::note_ok_packet`].
-    pub(crate) async fn exec_rows(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<mysql_async::QueryResult<'_, 'static, mysql_async::BinaryProtocol>> {
+    /// Runs `sql` and leaves its result unread in the session, for [`MyConn::next_row`] to
+    /// read row by row and [`MyConn::finish_rows`] to end.
+    pub(crate) async fn start_rows(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
         let b = self.bind(sql, params)?;
+        // The result's state lives in the driver's connection, not in this handle: dropping
+        // it leaves the rows pending there.
         self.conn()?
             .exec_iter(b.sql.as_str(), b.params)
             .await
+            .map(drop)
             .map_err(map_error)
+    }
+
+    /// A handle on the result [`MyConn::start_rows`] left pending in the session.
+    fn pending(&mut self) -> Result<mysql_async::QueryResult<'_, 'static, BinaryProtocol>> {
+        Ok(mysql_async::QueryResult::new(self.conn()?))
+    }
+
+    /// The next row of the result [`MyConn::start_rows`] left pending, `None` after the last.
+    #[inline]
+    pub(crate) async fn next_row(&mut self) -> Result<Option<mysql_async::Row>> {
+        self.pending()?.next().await.map_err(map_error)
+    }
+
+    /// Reads what is left of the pending result, so the session is idle again, and notes
+    /// whether the statement changed the session.
+    pub(crate) async fn finish_rows(&mut self) -> Result<()> {
+        self.pending()?.drop_result().await.map_err(map_error)?;
+        self.note_ok_packet();
+        Ok(())
     }
 }
 

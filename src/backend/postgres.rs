@@ -16,6 +16,7 @@ use super::pg_socket::{Endpoint, PgSocket};
 use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
 use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
+use crate::executor::CopyRows;
 use crate::types::{Cell, Param};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
@@ -293,33 +294,45 @@ impl PgConn {
         }
     }
 
-    /// Loads rows into `table` with one binary `COPY ... FROM STDIN`: the driver's fastest bulk
-    /// path, several times a multi-row `INSERT`. `params` holds the rows one after another,
-    /// `width` values each; the column types come from a prepared `INSERT` on the same columns,
-    /// so values encode exactly as they would bind.
+    /// Loads `rows` into `table` with one binary `COPY ... FROM STDIN`: the driver's fastest
+    /// bulk path, several times a multi-row `INSERT`, and one transaction however many rows.
+    /// Each row has `width` values; the column types come from a prepared `INSERT` on the same
+    /// columns, so values encode exactly as they would bind.
     pub(crate) async fn copy_in(
         &self,
         table: &str,
         columns: &str,
         width: usize,
-        params: &[Param<'_>],
+        rows: &dyn CopyRows,
     ) -> Result<u64> {
-        if width == 0 || params.len() % width != 0 {
-            return Err(Error::ParamCount {
-                expected: width,
-                given: params.len(),
-            });
+        let count = rows.count();
+        if count == 0 {
+            return Ok(0);
         }
+        fn row_values<'s>(
+            rows: &'s dyn CopyRows,
+            index: usize,
+            width: usize,
+            values: &mut Vec<Param<'s>>,
+        ) -> Result<()> {
+            values.clear();
+            rows.write_row(index, values)?;
+            if width == 0 || values.len() != width {
+                return Err(Error::ParamCount {
+                    expected: width,
+                    given: values.len(),
+                });
+            }
+            Ok(())
+        }
+        let mut values = Vec::with_capacity(width);
+        row_values(rows, 0, width, &mut values)?;
         let placeholders: Vec<String> = (1..=width).map(|i| format!("${i}")).collect();
         let probe = format!(
             "INSERT INTO {table} ({columns}) VALUES ({})",
             placeholders.join(", ")
         );
-        let types = self
-            .prepare(&probe, &params[..width])
-            .await?
-            .params()
-            .to_vec();
+        let types = self.prepare(&probe, &values).await?.params().to_vec();
         let copy = self
             .client
             .prepare_cached(&format!(
@@ -335,10 +348,13 @@ impl PgConn {
         // Dropped unfinished (an encode error, a cancelled call), the writer aborts the COPY.
         let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
-        for (r, row) in params.chunks(width).enumerate() {
+        for index in 0..count {
+            if index > 0 {
+                row_values(rows, index, width, &mut values)?;
+            }
             writer
                 .as_mut()
-                .write_raw(binds_from(row, r * width))
+                .write_raw(binds_from(&values, index * width))
                 .await
                 .map_err(|e| map_error(&e))?;
         }
@@ -665,6 +681,7 @@ impl<'a> FromSql<'a> for Raw<'a> {
 }
 
 /// Reads column `index` of `row` as a [`Cell`] borrowing the row's buffer.
+#[inline]
 pub(crate) fn cell(row: &tokio_postgres::Row, index: usize) -> Result<Cell<'_>, String> {
     let Raw(raw) = row.try_get(index).map_err(|e| e.to_string())?;
     let ty = row
@@ -678,10 +695,12 @@ pub(crate) fn cell(row: &tokio_postgres::Row, index: usize) -> Result<Cell<'_>, 
     }
 }
 
+#[inline]
 fn from<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T, String> {
     T::from_sql(ty, raw).map_err(|e| e.to_string())
 }
 
+#[inline]
 fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Cell<'a>, String> {
     Ok(match *ty {
         Type::BOOL => Cell::Bool(from(ty, raw)?),

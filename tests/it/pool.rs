@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use weir::{Backend, Database, Error, Executor};
+use weir::{Backend, CheckoutOrder, Database, DatabaseConfig, Error, Executor};
 
 use crate::both_backends;
 use crate::common::{eventually, Ctx};
@@ -16,6 +16,7 @@ both_backends!(
     dead_idle_connection_is_replaced_not_handed_out,
     close_waits_for_work_then_refuses,
     cancelled_query_stops_on_server_and_pool_recovers,
+    checkout_order_picks_the_newest_or_the_oldest_idle_connection,
 );
 
 /// status() reports open, idle and checked-out connections.
@@ -172,4 +173,45 @@ async fn cancelled_query_stops_on_server_and_pool_recovers(ctx: Ctx) {
         assert_eq!(v, i);
     }
     assert!(eventually(Duration::from_secs(1), || async { db.status().in_use == 0 }).await);
+}
+
+/// LIFO (the default) hands out the connection returned last, FIFO the one idle longest; the
+/// URL option sets the same as the builder.
+async fn checkout_order_picks_the_newest_or_the_oldest_idle_connection(ctx: Ctx) {
+    let id_sql = ctx.sql(
+        "SELECT pg_backend_pid()::int8",
+        "SELECT CONNECTION_ID() + 0",
+    );
+    for order in [CheckoutOrder::Lifo, CheckoutOrder::Fifo] {
+        let db = ctx
+            .pool(|c| c.with_max_size(2).with_checkout_order(order))
+            .await;
+        let first = db.acquire().await.unwrap();
+        let second = db.acquire().await.unwrap();
+        let first_id: i64 = first.fetch_scalar(id_sql, ()).await.unwrap();
+        let second_id: i64 = second.fetch_scalar(id_sql, ()).await.unwrap();
+        assert_ne!(first_id, second_id);
+        drop(first);
+        drop(second);
+        let mut next = Vec::new();
+        for _ in 0..3 {
+            next.push(db.fetch_scalar::<i64, _>(id_sql, ()).await.unwrap());
+        }
+        let expected = match order {
+            // The one returned last, again and again.
+            CheckoutOrder::Lifo => [second_id, second_id, second_id],
+            // The one idle longest, which goes to the back of the line after each call.
+            CheckoutOrder::Fifo => [first_id, second_id, first_id],
+        };
+        assert_eq!(next, expected, "{order:?}");
+        db.close(Duration::from_secs(5)).await;
+    }
+    let url = format!(
+        "{}?checkout_order=fifo",
+        ctx.sql("postgres://h/d", "mysql://h/d")
+    );
+    let fifo = DatabaseConfig::from_url(&url).unwrap();
+    assert!(format!("{fifo:?}").contains("checkout_order: Fifo"));
+    let bad = DatabaseConfig::from_url(&url.replace("fifo", "random")).unwrap_err();
+    assert!(matches!(bad, Error::Config(_)), "{bad:?}");
 }

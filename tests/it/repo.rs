@@ -1,6 +1,7 @@
 //! The generic repository: every method on the pool, a connection and a transaction; typed
-//! filters; offset and keyset pagination; chunked batch inserts; upserts; optimistic locking;
-//! unique violations; hostile values and hostile identifiers. Each body runs on both backends.
+//! filters; offset and keyset pagination; batch inserts (one COPY on PostgreSQL, statements
+//! under the parameter limit on MySQL); upserts; optimistic locking; unique violations;
+//! hostile values and hostile identifiers. Each body runs on both backends.
 
 use weir::repo::{Entity, Filter, Order, Page, Query, Repo};
 use weir::{Backend, Error, Executor};
@@ -13,7 +14,8 @@ both_backends!(
     filters_every_operator,
     unknown_columns_are_typed_errors_and_send_nothing,
     offset_and_keyset_pagination,
-    insert_many_chunks_below_the_parameter_limit,
+    insert_many_lands_every_row_past_the_parameter_limit,
+    insert_many_failing_half_way_stores_nothing_and_pool_goes_on,
     upsert_inserts_then_updates,
     optimistic_locking_turns_a_lost_race_into_an_error,
     update_without_version_column,
@@ -471,9 +473,10 @@ async fn offset_and_keyset_pagination(ctx: Ctx) {
     );
 }
 
-/// 20,000 rows of 5 columns are 100,000 parameters, past both servers' limit of 65,535: the
-/// insert is cut into statements below it, and every row lands intact.
-async fn insert_many_chunks_below_the_parameter_limit(ctx: Ctx) {
+/// 20,000 rows of 5 columns are 100,000 parameters, past both servers' limit of 65,535: on
+/// MySQL the insert is cut into statements below it (PostgreSQL's one COPY has no such limit),
+/// and every row lands intact.
+async fn insert_many_lands_every_row_past_the_parameter_limit(ctx: Ctx) {
     create_items(&ctx).await;
     let repo = Repo::<Item>::new();
     let db = &ctx.db;
@@ -501,6 +504,19 @@ async fn insert_many_chunks_below_the_parameter_limit(ctx: Ctx) {
     tx.commit().await.unwrap();
     assert_eq!(Repo::<Person>::new().count(db, None).await.unwrap(), 13_000);
     assert_eq!(Repo::<Item>::new().insert_many(db, &[]).await.unwrap(), 0);
+
+    // A duplicate key in the last row of a batch bigger than one MySQL statement: on
+    // PostgreSQL the one COPY leaves nothing; on MySQL the full statements before the failing
+    // one stay, as documented.
+    let mut batch: Vec<Item> = (30_001..=50_000).map(item).collect();
+    batch.push(item(1));
+    let err = repo.insert_many(db, &batch).await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    let kept = repo.count(db, None).await.unwrap() - 20_000;
+    match ctx.backend {
+        Backend::Postgres => assert_eq!(kept, 0),
+        Backend::MySql => assert_eq!(kept, 12_000, "one statement of 60,000 / 5 rows"),
+    }
 }
 
 /// An upsert inserts a missing row, then overwrites it (bumping its version), by key.
@@ -679,6 +695,40 @@ async fn unique_violation_names_the_key(ctx: Ctx) {
         .unwrap_err();
     assert!(err.is_unique_violation(), "{err:?}");
     assert_eq!(items.count(db, None).await.unwrap(), 1);
+}
+
+#[derive(Debug, Clone, PartialEq, Entity)]
+#[weir(table = "narrow")]
+struct Narrow {
+    #[weir(primary_key)]
+    id: i64,
+    n: i64,
+}
+
+/// A value that does not fit its column half way through a bulk load: on PostgreSQL it fails
+/// to encode in the middle of the COPY, on MySQL the server refuses the statement. Either way
+/// nothing of the batch is stored, and the one connection of the pool loads the next batch.
+async fn insert_many_failing_half_way_stores_nothing_and_pool_goes_on(ctx: Ctx) {
+    ctx.db
+        .execute(
+            "CREATE TABLE narrow (id BIGINT PRIMARY KEY, n INT NOT NULL)",
+            (),
+        )
+        .await
+        .unwrap();
+    let db = ctx.pool(|c| c.with_max_size(1)).await;
+    let repo = Repo::<Narrow>::new();
+    let mut rows: Vec<Narrow> = (1..=1_000).map(|id| Narrow { id, n: id }).collect();
+    rows[499].n = i64::MAX;
+    let err = repo.insert_many(&db, &rows).await.unwrap_err();
+    match ctx.backend {
+        Backend::Postgres => assert!(matches!(err, Error::Encode { .. }), "{err:?}"),
+        Backend::MySql => assert!(err.as_database_error().is_some(), "{err:?}"),
+    }
+    assert_eq!(repo.count(&db, None).await.unwrap(), 0);
+    rows[499].n = 500;
+    assert_eq!(repo.insert_many(&db, &rows).await.unwrap(), 1_000);
+    assert_eq!(repo.count(&db, None).await.unwrap(), 1_000);
 }
 
 #[derive(Debug, Clone, PartialEq, Entity)]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
-use weir::{Executor, FromRow};
+use weir::{Error, Executor, FromRow, Row};
 
 use crate::both_backends;
 use crate::common::{eventually, Ctx};
@@ -12,6 +12,7 @@ both_backends!(
     stream_yields_every_row_in_order,
     stream_dropped_early_frees_connection_and_server,
     stream_error_mid_way_is_reported,
+    own_from_row_error_stops_the_statement_and_retires_the_session,
 );
 
 #[derive(Debug, FromRow)]
@@ -118,4 +119,55 @@ async fn stream_error_mid_way_is_reported(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(n, 100);
+}
+
+/// A `FromRow` of the caller's that rejects a row holding the id 3 with an error that is not
+/// a decode error (in a cross join of three tables, the first rows already hold one).
+#[derive(Debug)]
+struct PickyItem;
+
+impl FromRow for PickyItem {
+    fn from_row(row: Row) -> weir::Result<Self> {
+        for i in 0..row.len() {
+            if row.try_get::<i64, _>(i)? == 3 {
+                return Err(Error::Config("row 3 refused".into()));
+            }
+        }
+        Ok(PickyItem)
+    }
+}
+
+/// Whatever error the caller's `FromRow` returns, the rows after it are unread: the statement
+/// is stopped on the server and the session is not lent out again (the next call on a
+/// one-connection pool runs on a new session, and sees its own result only).
+async fn own_from_row_error_stops_the_statement_and_retires_the_session(ctx: Ctx) {
+    fill(&ctx, 1_000).await;
+    let db = ctx.pool(|c| c.with_max_size(1)).await;
+    let id_sql = ctx.sql(
+        "SELECT pg_backend_pid()::int8",
+        "SELECT CONNECTION_ID() + 0",
+    );
+    let before: i64 = db.fetch_scalar(id_sql, ()).await.unwrap();
+    let slow = "SELECT a.id, b.id, c.id FROM items a, items b, items c /* weir-stream-refused */";
+    let results: Vec<_> = db.fetch_stream::<PickyItem, _>(slow, ()).collect().await;
+    let (last, firsts) = results.split_last().unwrap();
+    assert!(firsts.iter().all(Result::is_ok), "{firsts:?}");
+    assert!(
+        matches!(last, Err(Error::Config(m)) if m == "row 3 refused"),
+        "{last:?}"
+    );
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            ctx.running("weir-stream-refused").await == 0
+        })
+        .await,
+        "statement still running on the server"
+    );
+    let after: i64 = db.fetch_scalar(id_sql, ()).await.unwrap();
+    assert_ne!(
+        after, before,
+        "the session with unread rows was lent out again"
+    );
+    let n: i64 = db.fetch_scalar("SELECT $1 + 0", (7_i64,)).await.unwrap();
+    assert_eq!(n, 7);
 }
