@@ -128,19 +128,22 @@ impl Run {
     }
 
     /// Server sessions on `weir_soak`: id, whether it is one of the pool's, whether it is idle.
-    async fn server_sessions(&self) -> weir::Result<Vec<(i64, bool, bool)>> {
+    /// Also what each is doing, as the server puts it.
+    async fn server_sessions(&self) -> weir::Result<Vec<(i64, bool, bool, String)>> {
         let q = sql(
             self.backend,
-            "SELECT pid::int8, CASE WHEN state = 'idle' THEN 1 ELSE 0 END::int8 FROM pg_stat_activity \
-             WHERE datname = 'weir_soak'",
-            "SELECT CAST(ID AS SIGNED), CAST(COMMAND = 'Sleep' AS SIGNED) \
+            "SELECT pid::int8, CASE WHEN state = 'idle' THEN 1 ELSE 0 END::int8, \
+             COALESCE(state, '') || ' ' || COALESCE(wait_event, '') || ' ' || LEFT(query, 40) \
+             FROM pg_stat_activity WHERE datname = 'weir_soak'",
+            "SELECT CAST(ID AS SIGNED), CAST(COMMAND = 'Sleep' AS SIGNED), \
+             CONCAT(COMMAND, ' ', COALESCE(STATE, ''), ' ', TIME, 's ', COALESCE(LEFT(INFO, 40), '')) \
              FROM information_schema.PROCESSLIST WHERE DB = 'weir_soak'",
         );
-        let rows: Vec<(i64, i64)> = self.admin.fetch_all(q, ()).await?;
+        let rows: Vec<(i64, i64, String)> = self.admin.fetch_all(q, ()).await?;
         let ids = self.ids.lock().unwrap();
         Ok(rows
             .into_iter()
-            .map(|(id, idle)| (id, ids.contains(&id), idle == 1))
+            .map(|(id, idle, what)| (id, ids.contains(&id), idle == 1, what))
             .collect())
     }
 
@@ -166,7 +169,7 @@ impl Run {
         };
         let lingering = first
             .iter()
-            .filter(|(id, _, idle)| *idle && !again.iter().any(|s| s.0 == *id))
+            .filter(|(id, _, idle, _)| *idle && !again.iter().any(|s| s.0 == *id))
             .count();
         println!(
             "t={t}s {}: server listed {} pool sessions; {lingering} of them idle and gone within \
@@ -174,6 +177,17 @@ impl Run {
             self.backend,
             first.len()
         );
+        // What the counted ones were doing, for a failure to be read rather than guessed.
+        for (id, _, idle, what) in &first {
+            let still = again.iter().any(|s| s.0 == *id);
+            if !*idle || still {
+                println!(
+                    "t={t}s {}:   session {id}: `{what}` at the first look, {} {TEARDOWN:?} later",
+                    self.backend,
+                    if still { "still listed" } else { "gone" },
+                );
+            }
+        }
         self.teardown_sightings.fetch_add(1, Ordering::Relaxed);
         first.len() - lingering
     }
