@@ -512,8 +512,9 @@ impl Client {
     }
 
     /// W4 bulk: loads `rows` into `bulk` with the client's fastest bulk path; returns the rows
-    /// loaded. weir: `Repo::insert_many` (multi-row INSERTs it chunks itself); the others'
-    /// multi-row INSERTs are chunked below the parameter limit; all in one transaction.
+    /// loaded. weir: `Repo::insert_many` (one binary COPY on PostgreSQL, multi-row INSERTs it
+    /// cuts below the parameter limit on MySQL); the others' multi-row INSERTs are chunked
+    /// below the parameter limit; all in one transaction.
     pub async fn bulk(&self, rows: &[Item]) -> u64 {
         match self {
             Client::Weir(db) => {
