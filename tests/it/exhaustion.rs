@@ -1,7 +1,6 @@
 //! Pool exhaustion: asking for one connection more than the pool has fails typed and on time,
 //! and callers waiting for a connection (or a lane permit) are served in arrival order.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use weir::{Error, Executor, Lane};
@@ -67,6 +66,11 @@ async fn holder_of_every_connection_asking_for_more_times_out_typed(ctx: Ctx) {
 /// Eight callers queued one after another on a saturated pool of 1 (half through `acquire`,
 /// half through queries) get the connection in the order they arrived, one at a time as each
 /// lets go; the same holds for eight callers queued on a lane of 1.
+///
+/// Each caller records itself with an `INSERT` while it holds the connection (or the permit),
+/// so the table's sequence is the order of service. Recording after the call returned raced:
+/// on a loaded machine the thread of a caller that had just let go was descheduled long
+/// enough for the next caller to be served and record first.
 async fn waiters_are_served_in_arrival_order(ctx: Ctx) {
     let pool = watch(&ctx, |c| {
         c.with_max_size(1)
@@ -79,10 +83,22 @@ async fn waiters_are_served_in_arrival_order(ctx: Ctx) {
             )
     })
     .await;
-    let sql = ctx.sql("SELECT $1::int8 + 0", "SELECT $1 + 0");
+    pool.db
+        .execute(
+            ctx.sql(
+                "CREATE TABLE served (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+                 lane INT NOT NULL, waiter BIGINT NOT NULL)",
+                "CREATE TABLE served (seq BIGINT AUTO_INCREMENT PRIMARY KEY, \
+                 lane INT NOT NULL, waiter BIGINT NOT NULL)",
+            ),
+            (),
+        )
+        .await
+        .unwrap();
+    const SERVED: &str = "INSERT INTO served (lane, waiter) VALUES ($1, $2)";
     for lane in [false, true] {
         let db = pool.db.clone();
-        let order = Arc::new(Mutex::new(Vec::new()));
+        let lane_no = i32::from(lane);
         // Take the pool's only connection, or the lane's only permit, and hold it.
         let (release, ready) = (
             tokio::sync::oneshot::channel::<()>(),
@@ -110,22 +126,18 @@ async fn waiters_are_served_in_arrival_order(ctx: Ctx) {
         ready.await.unwrap();
         let mut waiters = Vec::new();
         for i in 0..8i64 {
-            let (task_db, order) = (db.clone(), order.clone());
+            let task_db = db.clone();
             waiters.push(tokio::spawn(async move {
                 let db = task_db;
                 if lane {
-                    let v: i64 = db.lane("one").fetch_scalar(sql, (i,)).await.unwrap();
-                    assert_eq!(v, i);
-                    order.lock().unwrap().push(i);
+                    db.lane("one").execute(SERVED, (lane_no, i)).await.unwrap();
                 } else if i % 2 == 0 {
                     let conn = db.acquire().await.unwrap();
-                    order.lock().unwrap().push(i);
+                    conn.execute(SERVED, (lane_no, i)).await.unwrap();
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     drop(conn);
                 } else {
-                    let v: i64 = db.fetch_scalar(sql, (i,)).await.unwrap();
-                    assert_eq!(v, i);
-                    order.lock().unwrap().push(i);
+                    db.execute(SERVED, (lane_no, i)).await.unwrap();
                 }
             }));
             // The next caller arrives only once this one is in the queue.
@@ -138,7 +150,7 @@ async fn waiters_are_served_in_arrival_order(ctx: Ctx) {
                 async move { n == i as usize + 1 }
             };
             assert!(
-                eventually(Duration::from_secs(2), queued).await,
+                eventually(Duration::from_secs(5), queued).await,
                 "waiter {i} never queued"
             );
         }
@@ -147,9 +159,16 @@ async fn waiters_are_served_in_arrival_order(ctx: Ctx) {
         for w in waiters {
             w.await.unwrap();
         }
-        let order = order.lock().unwrap().clone();
+        let order: Vec<(i64,)> = pool
+            .db
+            .fetch_all(
+                "SELECT waiter FROM served WHERE lane = $1 ORDER BY seq",
+                (lane_no,),
+            )
+            .await
+            .unwrap();
         assert_eq!(
-            order,
+            order.into_iter().map(|(w,)| w).collect::<Vec<_>>(),
             (0..8).collect::<Vec<_>>(),
             "lane {lane}: served out of order"
         );
