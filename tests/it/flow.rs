@@ -458,7 +458,15 @@ async fn close_cancels_what_outlives_the_grace_period(ctx: Ctx) {
         let db = db.clone();
         tokio::spawn(async move { db.execute(&sql, ()).await })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Close only once the statement runs on the server: on a loaded machine its connect can
+    // take longer than a fixed pause.
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            ctx.running("weir-close").await == 1
+        })
+        .await,
+        "the sleep never started"
+    );
     let started = Instant::now();
     db.close(Duration::from_millis(200)).await;
     assert!(
@@ -472,10 +480,11 @@ async fn close_cancels_what_outlives_the_grace_period(ctx: Ctx) {
         .unwrap();
     assert!(r.is_err(), "the 30 s sleep finished?");
     assert!(
-        eventually(Duration::from_secs(2), || async {
+        eventually(Duration::from_secs(5), || async {
             ctx.running("weir-close").await == 0
         })
-        .await
+        .await,
+        "the sleep still runs on the server after close"
     );
     assert!(matches!(
         db.execute("SELECT 1", ()).await,

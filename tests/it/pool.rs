@@ -151,8 +151,10 @@ async fn close_waits_for_work_then_refuses(ctx: Ctx) {
     assert_eq!(db.status().size, 0);
 }
 
-/// A caller's own timeout around a slow query: the statement is gone from the server within a
-/// second, and the next 100 queries on the pool succeed with their own results.
+/// A caller's own timeout around a slow query: the statement is gone from the server well
+/// before it would have ended (the bound is 3 s for a loaded machine: the cancel needs a
+/// connection of its own, and each look at the server opens one too), and the next 100 queries
+/// on the pool succeed with their own results.
 async fn cancelled_query_stops_on_server_and_pool_recovers(ctx: Ctx) {
     let db = ctx.pool(|c| c.with_max_size(2)).await;
     let slow = ctx.sql(
@@ -162,7 +164,7 @@ async fn cancelled_query_stops_on_server_and_pool_recovers(ctx: Ctx) {
     let r = tokio::time::timeout(Duration::from_millis(200), db.execute(slow, ())).await;
     assert!(r.is_err(), "the sleep finished?");
     assert!(
-        eventually(Duration::from_secs(1), || async {
+        eventually(Duration::from_secs(3), || async {
             ctx.running("weir-cancel-me").await == 0
         })
         .await,

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
 
 use tracing::field::{Field, Visit};
@@ -126,12 +126,44 @@ impl log::Log for ThreadLogger {
     fn flush(&self) {}
 }
 
+/// A subscriber that records nothing, kept registered for the whole run (see
+/// [`install_log_bridge`]).
+struct Bystander;
+
+impl Subscriber for Bystander {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::OFF)
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// Installs the `log` bridge, and keeps a second `tracing` dispatch alive for the rest of the
+/// run. With a capture as the only registered dispatch, tracing-core (0.1.36) works out a new
+/// callsite's interest from the default of whichever thread reaches it first; a test on
+/// another thread, with no subscriber, then caches "never" for a span such as `weir.call`, and
+/// the capture missed it (a rare flake under load; tokio-rs/tracing#3611).
+/// With two registered, every callsite is "sometimes" and asks the current thread's default.
 fn install_log_bridge() {
     static ONCE: Once = Once::new();
+    static BYSTANDER: OnceLock<tracing::Dispatch> = OnceLock::new();
     ONCE.call_once(|| {
         if log::set_logger(&ThreadLogger).is_ok() {
             log::set_max_level(log::LevelFilter::Trace);
         }
+        BYSTANDER.get_or_init(|| tracing::Dispatch::new(Bystander));
     });
 }
 
