@@ -30,6 +30,8 @@ pub(crate) struct MyConnector {
     cancel_slots: Arc<tokio::sync::Semaphore>,
     /// How long closing a session may take.
     linger: Duration,
+    /// Where closed sessions wait for the server to let them go before their slot frees up.
+    farewells: Farewells,
 }
 
 impl MyConnector {
@@ -75,6 +77,7 @@ impl MyConnector {
             rewrites: Arc::new(RewriteCache::default()),
             cancel_slots: Arc::new(tokio::sync::Semaphore::new(4)),
             linger: cfg.cleanup_timeout,
+            farewells: Farewells::default(),
         })
     }
 
@@ -113,10 +116,12 @@ impl MyConnector {
             id: conn.id(),
             slots: Arc::clone(&self.cancel_slots),
         };
+        let farewells = self.farewells.sender(&cancel.opts);
         Ok(MyConn {
             conn: Some(conn),
             slot: Some(slot),
             linger: self.linger,
+            farewells,
             rewrites: Arc::clone(&self.rewrites),
             cancel,
             state_changed: false,
@@ -134,6 +139,8 @@ pub(crate) struct MyConn {
     slot: Option<Slot>,
     /// How long closing may take before the slot is given back anyway.
     linger: Duration,
+    /// Hands the slot to the watcher that frees it once the server let the session go.
+    farewells: Option<FarewellSender>,
     rewrites: Arc<RewriteCache>,
     cancel: MyCanceller,
     /// The server flagged a session state change (variables, temporary tables, prepared
@@ -363,9 +370,11 @@ impl MyConn {
 }
 
 impl Drop for MyConn {
-    /// Closes the session off the caller's path, and gives its slot back only then: a
-    /// session cut off mid-statement stays on the server until that statement ends, so
-    /// opening its replacement at once would hold more sessions than the pool's maximum.
+    /// Closes the session off the caller's path, and gives its slot back only once the server
+    /// no longer lists the session: a session cut off mid-statement stays on the server until
+    /// that statement ends, and even one that said goodbye is listed, busy with its last
+    /// reply, for a moment after mysql_async has dropped the socket; opening its replacement
+    /// before that would hold more sessions than the pool's maximum.
     fn drop(&mut self) {
         let (Some(mut conn), slot) = (self.conn.take(), self.slot.take()) else {
             return;
@@ -373,14 +382,21 @@ impl Drop for MyConn {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return; // no runtime left: mysql_async's own drop does what it can
         };
-        let linger = self.linger;
+        let (linger, farewells) = (self.linger, self.farewells.take());
+        let deadline = tokio::time::Instant::now() + linger;
         runtime.spawn(async move {
+            let id = conn.id();
             let close = async move {
-                // mysql_async's `disconnect` says goodbye without reading the rest of a
-                // statement cut off mid-way, and the server keeps that session until the
-                // statement ends. A trivial statement first reads that result out (the cancel
-                // makes it end early), so the session is idle, and goes at once, when the
-                // goodbye arrives.
+                // A command cut off mid-way leaves mysql_async out of step with the server
+                // (it marks the connection disconnected): its next read would take the cut
+                // statement's reply for its own. Such a session is only dropped; the cancel
+                // already sent ends its statement, and the server then sees the closed socket.
+                if conn.is_disconnected() {
+                    return;
+                }
+                // `disconnect` says goodbye without reading the rest of a result left unread
+                // (a stream dropped part-way), and the server would keep writing it. A trivial
+                // statement first reads that result out, so the goodbye finds the session idle.
                 if let Err(e) = conn.query_drop("DO 0").await {
                     tracing::debug!("draining a closing MySQL session: {e}");
                 }
@@ -388,12 +404,134 @@ impl Drop for MyConn {
                     tracing::debug!("closing a MySQL session: {e}");
                 }
             };
-            if tokio::time::timeout(linger, close).await.is_err() {
+            if tokio::time::timeout_at(deadline, close).await.is_err() {
                 tracing::warn!("closing a MySQL session timed out; its slot is given back");
+                return;
             }
-            drop(slot);
+            if let (Some(farewells), Some(slot)) = (farewells, slot) {
+                // On a send error (the watcher is gone with the runtime) the slot drops here.
+                let _ = farewells.send(Farewell {
+                    id,
+                    _slot: slot,
+                    deadline,
+                });
+            }
         });
     }
+}
+
+/// A closed session whose slot waits until the server no longer lists it.
+struct Farewell {
+    id: u32,
+    /// Never read: dropping the farewell frees the slot.
+    _slot: Slot,
+    /// After this the slot is given back whatever the server says (`cleanup_timeout`).
+    deadline: tokio::time::Instant,
+}
+
+type FarewellSender = tokio::sync::mpsc::UnboundedSender<Farewell>;
+
+/// One watcher task per pool, started with the first farewell, that looks up every closed
+/// session in the server's process list over one side connection of its own, and frees each
+/// slot once its session is gone. One connection and one query serve any number of closes,
+/// where a side connection per close would double the connects of a timeout storm.
+#[derive(Default)]
+struct Farewells {
+    sender: std::sync::Mutex<Option<FarewellSender>>,
+}
+
+impl Farewells {
+    /// A sender to the watcher, starting it if none runs (or it ended). `None` outside a
+    /// runtime: slots are then given back as soon as a session is closed.
+    fn sender(&self, opts: &Opts) -> Option<FarewellSender> {
+        let mut sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = sender.as_ref().filter(|tx| !tx.is_closed()) {
+            return Some(tx.clone());
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        runtime.spawn(watch_farewells(opts.clone(), rx));
+        *sender = Some(tx.clone());
+        Some(tx)
+    }
+}
+
+/// How often the watcher looks while sessions are closing, and how long its side connection
+/// stays open once none are.
+const FAREWELL_POLL: Duration = Duration::from_millis(5);
+const FAREWELL_IDLE: Duration = Duration::from_secs(2);
+
+async fn watch_farewells(opts: Opts, mut rx: tokio::sync::mpsc::UnboundedReceiver<Farewell>) {
+    let mut closing: Vec<Farewell> = Vec::new();
+    let mut side: Option<Conn> = None;
+    loop {
+        if closing.is_empty() {
+            let next = match side {
+                Some(_) => tokio::time::timeout(FAREWELL_IDLE, rx.recv()).await,
+                None => Ok(rx.recv().await),
+            };
+            match next {
+                Ok(Some(f)) => closing.push(f),
+                Ok(None) => break, // the pool and its sessions are gone
+                Err(_) => {
+                    if let Some(conn) = side.take() {
+                        let _ = conn.disconnect().await;
+                    }
+                    continue;
+                }
+            }
+        }
+        while let Ok(f) = rx.try_recv() {
+            closing.push(f);
+        }
+        match still_listed(&mut side, &opts, &closing).await {
+            Ok(listed) => {
+                let now = tokio::time::Instant::now();
+                closing.retain(|f| {
+                    let waiting = listed.contains(&f.id);
+                    if waiting && now >= f.deadline {
+                        tracing::warn!(
+                            "the server still lists a closed MySQL session after the cleanup timeout; its slot is given back"
+                        );
+                        return false;
+                    }
+                    waiting
+                });
+            }
+            Err(e) => {
+                // Without a look at the server the slots cannot be held for ever.
+                tracing::debug!("looking up closing MySQL sessions failed: {e}");
+                side = None;
+                closing.clear();
+            }
+        }
+        if !closing.is_empty() {
+            tokio::time::sleep(FAREWELL_POLL).await;
+        }
+    }
+    if let Some(conn) = side {
+        let _ = conn.disconnect().await;
+    }
+}
+
+/// Which of the `closing` sessions the server still lists, over the watcher's side connection
+/// (opened if needed).
+async fn still_listed(
+    side: &mut Option<Conn>,
+    opts: &Opts,
+    closing: &[Farewell],
+) -> std::result::Result<Vec<u32>, mysql_async::Error> {
+    let conn = match side {
+        Some(conn) => conn,
+        None => side.insert(Conn::new(opts.clone()).await?),
+    };
+    let marks = vec!["?"; closing.len()].join(", ");
+    let ids: Vec<Value> = closing.iter().map(|f| Value::from(f.id)).collect();
+    conn.exec(
+        format!("SELECT ID FROM information_schema.PROCESSLIST WHERE ID IN ({marks})"),
+        ids,
+    )
+    .await
 }
 
 fn positional(values: Vec<Value>) -> mysql_async::Params {
