@@ -508,7 +508,9 @@ impl DatabaseConfig {
         self
     }
     /// Sets how long cleaning up a returned connection (a rollback, a health check) may take
-    /// before the connection is discarded instead.
+    /// before the connection is discarded instead, and how long a closed session may keep its
+    /// pool slot while the server still holds it (after that the slot is given back anyway,
+    /// with a warning).
     #[must_use]
     pub fn with_cleanup_timeout(mut self, timeout: Duration) -> Self {
         self.cleanup_timeout = timeout;

@@ -81,7 +81,7 @@ impl MyConnector {
         })
     }
 
-    /// Opens a session that occupies `slot` until the server has its goodbye.
+    /// Opens a session that occupies `slot` until the server no longer lists it (see `Drop`).
     pub(crate) async fn connect(&self, slot: Slot) -> Result<MyConn> {
         let (mut conn, mut opts) = match &self.plain {
             Some(plain) if self.server_has_no_tls.load(Ordering::Relaxed) => {
@@ -475,7 +475,7 @@ async fn watch_farewells(opts: Opts, mut rx: tokio::sync::mpsc::UnboundedReceive
                 Ok(None) => break, // the pool and its sessions are gone
                 Err(_) => {
                     if let Some(conn) = side.take() {
-                        let _ = conn.disconnect().await;
+                        let _ = tokio::time::timeout(FAREWELL_IDLE, conn.disconnect()).await;
                     }
                     continue;
                 }
@@ -484,7 +484,18 @@ async fn watch_farewells(opts: Opts, mut rx: tokio::sync::mpsc::UnboundedReceive
         while let Ok(f) = rx.try_recv() {
             closing.push(f);
         }
-        match still_listed(&mut side, &opts, &closing).await {
+        // A lookup that hangs (a stalled server, a dead network) must not hold the slots past
+        // their deadlines: it is given up at the earliest one, which frees that slot.
+        let Some(earliest) = closing.iter().map(|f| f.deadline).min() else {
+            continue;
+        };
+        let look =
+            tokio::time::timeout_at(earliest, still_listed(&mut side, &opts, &closing)).await;
+        let look = look.unwrap_or_else(|_| {
+            side = None; // cut off mid-query: out of step
+            Ok(closing.iter().map(|f| f.id).collect())
+        });
+        match look {
             Ok(listed) => {
                 let now = tokio::time::Instant::now();
                 closing.retain(|f| {
@@ -510,7 +521,7 @@ async fn watch_farewells(opts: Opts, mut rx: tokio::sync::mpsc::UnboundedReceive
         }
     }
     if let Some(conn) = side {
-        let _ = conn.disconnect().await;
+        let _ = tokio::time::timeout(FAREWELL_IDLE, conn.disconnect()).await;
     }
 }
 
