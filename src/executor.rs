@@ -142,10 +142,15 @@ pub trait Executor: Send + Sync {
     /// Gets the session for one call: lane permit and connection on the pool, the connection's
     /// own session elsewhere.
     #[doc(hidden)]
-    fn session<'a>(
+    ///
+    /// The guard borrows the executor, never the scope, so a call can keep it after its
+    /// scope is gone (a stream does).
+    fn session<'a, 's>(
         &'a self,
-        scope: &'a CallScope<'a>,
-    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 'a;
+        scope: &'s CallScope<'a>,
+    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 's
+    where
+        'a: 's;
 
     /// The backend statements through this executor run on, for code that writes SQL per
     /// backend: the repository layer, or a service's own PostgreSQL-only query.
@@ -322,56 +327,76 @@ pub trait Executor: Send + Sync {
         sql: &'a str,
         params: P,
     ) -> impl Stream<Item = Result<T>> + Send + 'a {
-        async_stream::try_stream! {
-            let params = params.to_params();
-            let scope = self.scope(&Overrides::default())?;
-            let mut record = Some(CallRecord::start(scope.lane));
-            let session = with_deadline(scope.timeout, &scope.phase, self.session(&scope)).await;
-            let mut guard = match session {
-                Ok(guard) => guard,
-                Err(e) => {
-                    if let Some(r) = record.take() {
-                        r.fail(&e);
-                    }
-                    Err(e)?
-                }
-            };
-            scope.phase.set(CallPhase::Execute);
-            let conn = guard.session()?;
-            let started = conn.start_stream(sql).await;
-            if let Ok(in_flight) = started {
-                let ended = match conn.open_rows(sql, &params).await {
-                    Ok(mut rows) => {
-                        let mut map = ColumnMap::default();
-                        let read = loop {
-                            match rows.next().await {
-                                Ok(Some(row)) => match T::from_row_mapped(row, &mut map) {
-                                    Ok(v) => yield v,
-                                    // Whatever the error, the rows after this one are unread.
-                                    Err(e) => break StreamEnd::RowsLeft(e),
-                                },
-                                Ok(None) => break StreamEnd::Ended(Ok(())),
-                                Err(e) => break StreamEnd::Ended(Err(e)),
-                            }
-                        };
-                        match read {
-                            StreamEnd::Ended(Ok(())) => StreamEnd::Ended(rows.finish().await),
-                            other => other,
-                        }
-                    }
-                    Err(e) => StreamEnd::Ended(Err(e)),
-                };
-                let end = conn.end_stream(in_flight, ended);
-                if let Some(r) = record.take() {
-                    r.finish(&end);
-                }
-                end?;
-            } else if let Err(e) = started {
+        #[cfg(feature = "postgres")]
+        {
+            use futures_util::future::Either;
+            if self.backend() == Backend::Postgres {
+                Either::Left(crate::stream::PgStream::new(self, sql, params))
+            } else {
+                Either::Right(generated_stream(self, sql, params))
+            }
+        }
+        #[cfg(not(feature = "postgres"))]
+        generated_stream(self, sql, params)
+    }
+}
+
+/// [`Executor::fetch_stream`] as a generator, for MySQL, whose rows are read through the
+/// connection itself (PostgreSQL's own stream is in [`crate::stream`]).
+fn generated_stream<'a, E: Executor + ?Sized, T: FromRow + Send + 'a, P: Params + 'a>(
+    exec: &'a E,
+    sql: &'a str,
+    params: P,
+) -> impl Stream<Item = Result<T>> + Send + 'a {
+    async_stream::try_stream! {
+        let params = params.to_params();
+        let scope = exec.scope(&Overrides::default())?;
+        let mut record = Some(CallRecord::start(scope.lane));
+        let session = with_deadline(scope.timeout, &scope.phase, exec.session(&scope)).await;
+        let mut guard = match session {
+            Ok(guard) => guard,
+            Err(e) => {
                 if let Some(r) = record.take() {
                     r.fail(&e);
                 }
-                Err(e)?;
+                Err(e)?
             }
+        };
+        scope.phase.set(CallPhase::Execute);
+        let conn = guard.session()?;
+        let started = conn.start_stream(sql).await;
+        if let Ok(in_flight) = started {
+            let ended = match conn.open_rows(sql, &params).await {
+                Ok(mut rows) => {
+                    let mut map = ColumnMap::default();
+                    let read = loop {
+                        match rows.next().await {
+                            Ok(Some(row)) => match T::from_row_mapped(row, &mut map) {
+                                Ok(v) => yield v,
+                                // Whatever the error, the rows after this one are unread.
+                                Err(e) => break StreamEnd::RowsLeft(e),
+                            },
+                            Ok(None) => break StreamEnd::Ended(Ok(())),
+                            Err(e) => break StreamEnd::Ended(Err(e)),
+                        }
+                    };
+                    match read {
+                        StreamEnd::Ended(Ok(())) => StreamEnd::Ended(rows.finish().await),
+                        other => other,
+                    }
+                }
+                Err(e) => StreamEnd::Ended(Err(e)),
+            };
+            let end = conn.end_stream(in_flight, ended);
+            if let Some(r) = record.take() {
+                r.finish(&end);
+            }
+            end?;
+        } else if let Err(e) = started {
+            if let Some(r) = record.take() {
+                r.fail(&e);
+            }
+            Err(e)?;
         }
     }
 }
@@ -391,10 +416,13 @@ impl Executor for Database {
         ))
     }
 
-    fn session<'a>(
+    fn session<'a, 's>(
         &'a self,
-        scope: &'a CallScope<'a>,
-    ) -> impl Future<Output = Result<Lease>> + Send + 'a {
+        scope: &'s CallScope<'a>,
+    ) -> impl Future<Output = Result<Lease>> + Send + 's
+    where
+        'a: 's,
+    {
         self.lease_for(scope)
     }
 }
@@ -413,7 +441,10 @@ impl Executor for Connection {
         ))
     }
 
-    async fn session<'a>(&'a self, scope: &'a CallScope<'a>) -> Result<MutexGuard<'a, Lease>> {
+    async fn session<'a, 's>(&'a self, scope: &'s CallScope<'a>) -> Result<MutexGuard<'a, Lease>>
+    where
+        'a: 's,
+    {
         scope.phase.set(CallPhase::Acquire);
         Ok(self.lease.lock().await)
     }
@@ -436,7 +467,10 @@ impl Executor for Transaction<'_> {
         ))
     }
 
-    async fn session<'a>(&'a self, scope: &'a CallScope<'a>) -> Result<MutexGuard<'a, Lease>> {
+    async fn session<'a, 's>(&'a self, scope: &'s CallScope<'a>) -> Result<MutexGuard<'a, Lease>>
+    where
+        'a: 's,
+    {
         scope.phase.set(CallPhase::Acquire);
         Ok(self.lock().await)
     }
@@ -456,10 +490,13 @@ impl<E: Executor> Executor for &E {
         (**self).scope(o)
     }
 
-    fn session<'a>(
+    fn session<'a, 's>(
         &'a self,
-        scope: &'a CallScope<'a>,
-    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 'a {
+        scope: &'s CallScope<'a>,
+    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 's
+    where
+        'a: 's,
+    {
         (**self).session(scope)
     }
 }
@@ -491,10 +528,13 @@ impl<E: Executor> Executor for Scoped<'_, E> {
         self.inner.scope(&merged)
     }
 
-    fn session<'a>(
+    fn session<'a, 's>(
         &'a self,
-        scope: &'a CallScope<'a>,
-    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 'a {
+        scope: &'s CallScope<'a>,
+    ) -> impl Future<Output = Result<Self::Guard<'a>>> + Send + 's
+    where
+        'a: 's,
+    {
         self.inner.session(scope)
     }
 }

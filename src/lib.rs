@@ -115,6 +115,8 @@ pub mod repo;
 pub mod retry;
 pub mod row;
 pub mod stats;
+#[cfg(feature = "postgres")]
+mod stream;
 pub mod testing;
 #[cfg(feature = "tls")]
 mod tls;

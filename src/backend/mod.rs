@@ -288,6 +288,43 @@ pub(crate) enum Rows<'c> {
     My(&'c mut mysql::MyConn),
 }
 
+/// PostgreSQL rows as tokio-postgres streams them: they borrow nothing of the connection, so
+/// a stream can own them next to the guard that holds the session.
+#[cfg(feature = "postgres")]
+pub(crate) struct PgRows(Pin<Box<tokio_postgres::RowStream>>);
+
+#[cfg(feature = "postgres")]
+impl PgRows {
+    /// The next row, `None` after the last.
+    #[inline]
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Row>>> {
+        self.0.as_mut().poll_next(cx).map(|next| {
+            next.map(|r| match r {
+                Ok(r) => Ok(Row {
+                    inner: RowInner::Pg(r),
+                }),
+                Err(e) => Err(postgres::map_error(&e)),
+            })
+        })
+    }
+}
+
+impl<'c> Rows<'c> {
+    /// The rows without their borrow of the connection, on PostgreSQL; MySQL's stay as they
+    /// are, for their reads go through the connection.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn into_pg(self) -> std::result::Result<PgRows, Rows<'c>> {
+        match self {
+            Rows::Pg(rows, _) => Ok(PgRows(rows)),
+            #[cfg(feature = "mysql")]
+            other @ Rows::My(_) => Err(other),
+        }
+    }
+}
+
 impl Rows<'_> {
     /// The next row, `None` after the last.
     #[inline]
