@@ -520,8 +520,8 @@ impl Database {
     pub async fn close(&self, grace: Duration) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.limits().close();
-        let deadline = Instant::now() + grace;
-        while self.status().in_use > 0 && Instant::now() < deadline {
+        let started = Instant::now();
+        while self.status().in_use > 0 && started.elapsed() < grace {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         if self.status().in_use > 0 {
@@ -542,10 +542,13 @@ impl Database {
         // them go: wait for that too, so that a closed pool has left nothing on the server.
         let manager = self.shared.pool.manager();
         let all = self.shared.config.max_size;
-        let deadline = Instant::now() + self.config().cleanup_timeout;
-        while manager.slots.available_permits() < all && Instant::now() < deadline {
+        let started = Instant::now();
+        while manager.slots.available_permits() < all
+            && started.elapsed() < self.config().cleanup_timeout
+        {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        manager.connector.quiet().await;
     }
 
     /// Whether [`close`](Self::close) was called.

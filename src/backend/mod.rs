@@ -52,6 +52,17 @@ impl Connector {
         }
     }
 
+    /// Ends what the connector keeps open besides the pool's sessions (MySQL's watcher of
+    /// closing sessions), for a pool that is closing.
+    pub(crate) async fn quiet(&self) {
+        match self {
+            #[cfg(feature = "postgres")]
+            Connector::Pg(_) => {}
+            #[cfg(feature = "mysql")]
+            Connector::My(c) => c.quiet().await,
+        }
+    }
+
     /// Opens a session that holds `slot` until it is closed on the server: dropping the
     /// returned connection closes the session in the background and frees the slot after.
     pub(crate) async fn connect(&self, slot: Slot) -> Result<RawConn> {

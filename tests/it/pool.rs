@@ -15,6 +15,7 @@ both_backends!(
     min_idle_warms_and_idle_timeout_reaps,
     dead_idle_connection_is_replaced_not_handed_out,
     close_waits_for_work_then_refuses,
+    closed_pool_leaves_no_session_on_the_server,
     cancelled_query_stops_on_server_and_pool_recovers,
     checkout_order_picks_the_newest_or_the_oldest_idle_connection,
 );
@@ -149,6 +150,43 @@ async fn close_waits_for_work_then_refuses(ctx: Ctx) {
     in_flight.await.unwrap().unwrap();
     closer.await.unwrap();
     assert_eq!(db.status().size, 0);
+}
+
+/// Once close() returns, the server lists nothing the pool opened: not its sessions, not a
+/// session discarded mid-statement, not the side connection MySQL's pool keeps to watch
+/// closing sessions (which would otherwise stay 2 s). Counted as every session on the test's
+/// database against the count before the pool opened (`ctx.db`'s sessions sit idle meanwhile).
+async fn closed_pool_leaves_no_session_on_the_server(ctx: Ctx) {
+    let admin = ctx.pool(|c| c.with_max_size(1)).await;
+    let count = ctx.sql(
+        "SELECT COUNT(*)::int8 FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+         WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+    );
+    let before: i64 = admin.fetch_scalar(count, ()).await.unwrap();
+    let db = ctx.pool(|c| c.with_max_size(2)).await;
+    let slow = ctx.sql("SELECT pg_sleep(1)::text", "SELECT CAST(SLEEP(1) AS CHAR)");
+    let cut = db
+        .with_timeout(Duration::from_millis(50))
+        .execute(slow, ())
+        .await;
+    assert!(matches!(cut, Err(Error::QueryTimeout { .. })), "{cut:?}");
+    let v: i64 = db
+        .fetch_scalar(ctx.sql("SELECT $1::int8 + 0", "SELECT $1 + 0"), (7i64,))
+        .await
+        .unwrap();
+    assert_eq!(v, 7);
+    db.close(Duration::from_secs(1)).await;
+    let left = || async { admin.fetch_scalar::<i64, _>(count, ()).await.unwrap() };
+    assert!(
+        eventually(Duration::from_millis(500), || async {
+            left().await == before
+        })
+        .await,
+        "{} sessions on the server after close, {before} before the pool opened",
+        left().await
+    );
 }
 
 /// A caller's own timeout around a slow query: the statement is gone from the server well
