@@ -144,7 +144,8 @@ pub(crate) struct MyConn {
     slot: Option<Slot>,
     /// How long closing may take before the slot is given back anyway.
     linger: Duration,
-    /// Hands the slot to the watcher that frees it once the server let the session go.
+    /// The pool's watcher of closing sessions, whose word that the server let this one go
+    /// frees its slot.
     farewells: Option<FarewellSender>,
     rewrites: Arc<RewriteCache>,
     cancel: MyCanceller,
