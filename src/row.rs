@@ -111,10 +111,13 @@ impl Row {
     /// Decodes column `i`, a position already checked against the row.
     #[inline]
     fn decode_at<T: Decode>(&self, i: usize) -> Result<T> {
-        let cell = self
-            .cell(i)
-            .map_err(|reason| self.decode_error::<T>(i, reason))?;
-        T::decode(cell).map_err(|reason| self.decode_error::<T>(i, reason))
+        let decoded = match &self.inner {
+            #[cfg(feature = "postgres")]
+            RowInner::Pg(r) => pg::decode::<T>(r, i),
+            #[cfg(feature = "mysql")]
+            RowInner::My(r) => my::cell(r, i).and_then(T::decode),
+        };
+        decoded.map_err(|reason| self.decode_error::<T>(i, reason))
     }
 
     /// As [`Row::try_get`], but a MySQL text or binary value's buffer is given to `T` rather
@@ -124,11 +127,24 @@ impl Row {
     /// # Errors
     /// As [`Row::try_get`].
     #[doc(hidden)]
+    #[inline(always)] // the derive's per-field path: no call frame between it and the driver
     pub fn try_take<T: Decode, I: ColumnIndex>(&mut self, index: I) -> Result<T> {
         let i = index.position(self)?;
-        #[cfg(feature = "mysql")]
-        #[allow(irrefutable_let_patterns)]
-        // with the mysql feature alone, `My` is the only row
+        match &self.inner {
+            // A PostgreSQL row's values share one buffer: there is nothing to move out.
+            #[cfg(feature = "postgres")]
+            RowInner::Pg(r) => match pg::decode::<T>(r, i) {
+                Ok(v) => Ok(v),
+                Err(reason) => Err(self.decode_error::<T>(i, reason)),
+            },
+            #[cfg(feature = "mysql")]
+            RowInner::My(_) => self.take_mysql(i),
+        }
+    }
+
+    /// [`Row::try_take`] on a MySQL row, at a checked position.
+    #[cfg(feature = "mysql")]
+    fn take_mysql<T: Decode>(&mut self, i: usize) -> Result<T> {
         if let RowInner::My(r) = &self.inner {
             // One look at the cell: a number is decoded from it, a string or byte buffer is
             // moved out of the row instead.
@@ -147,6 +163,7 @@ impl Row {
                 }
             }
         }
+        // Already taken, or not a MySQL row after all: the ordinary path says why.
         self.decode_at(i)
     }
 
@@ -166,16 +183,8 @@ impl Row {
         (0..self.len()).map(|i| self.try_get(i)).collect()
     }
 
-    #[inline]
-    fn cell(&self, index: usize) -> Result<Cell<'_>, String> {
-        match &self.inner {
-            #[cfg(feature = "postgres")]
-            RowInner::Pg(r) => pg::cell(r, index),
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) => my::cell(r, index),
-        }
-    }
-
+    #[cold]
+    #[inline(never)]
     fn decode_error<T>(&self, index: usize, reason: String) -> Error {
         Error::Decode {
             column: self

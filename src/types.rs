@@ -9,6 +9,10 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
+#[doc(hidden)]
+#[cfg(feature = "postgres")]
+pub use crate::backend::postgres::PgValue;
+
 /// One parameter, borrowed from the caller: what [`Encode`] produces and the backends bind.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -330,6 +334,29 @@ pub trait Decode: Sized {
             Cell::Bytes(&bytes)
         })
     }
+
+    /// Converts one PostgreSQL value. The common types read it straight from the driver's
+    /// bytes; the default goes through [`Decode::decode`].
+    #[cfg(feature = "postgres")]
+    #[doc(hidden)]
+    #[inline]
+    fn decode_pg(value: PgValue<'_>) -> Result<Self, String> {
+        Self::decode(value.cell()?)
+    }
+}
+
+/// Decodes through [`Decode::decode`] what the fast path `$fast` of a [`PgValue`] left.
+#[cfg(feature = "postgres")]
+macro_rules! pg_fast_path {
+    ($fast:ident, |$v:ident| $convert:expr) => {
+        #[inline]
+        fn decode_pg(value: PgValue<'_>) -> Result<Self, String> {
+            match value.$fast() {
+                Some($v) => $convert,
+                None => Self::decode(value.cell()?),
+            }
+        }
+    };
 }
 
 #[cold]
@@ -374,12 +401,18 @@ macro_rules! decode_int {
                 let v = int_from_cell(cell)?;
                 <$t>::try_from(v).map_err(|_| out_of_range(v))
             }
+
+            #[cfg(feature = "postgres")]
+            pg_fast_path!(int, |v| <$t>::try_from(v).map_err(|_| out_of_range(v)));
         }
     )*};
 }
 decode_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 impl Decode for bool {
+    #[cfg(feature = "postgres")]
+    pg_fast_path!(bool, |b| Ok(b));
+
     #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
@@ -393,6 +426,9 @@ impl Decode for bool {
 }
 
 impl Decode for f64 {
+    #[cfg(feature = "postgres")]
+    pg_fast_path!(float8, |v| Ok(v));
+
     #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
@@ -432,6 +468,11 @@ impl Decode for String {
         }
     }
 
+    #[cfg(feature = "postgres")]
+    pg_fast_path!(text, |b| std::str::from_utf8(b)
+        .map(str::to_owned)
+        .map_err(|_| "text is not valid UTF-8".to_string()));
+
     #[inline]
     fn decode(cell: Cell<'_>) -> Result<Self, String> {
         match cell {
@@ -467,6 +508,16 @@ impl<T: Decode> Decode for Option<T> {
         match cell {
             Cell::Null => Ok(None),
             other => T::decode(other).map(Some),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    #[inline]
+    fn decode_pg(value: PgValue<'_>) -> Result<Self, String> {
+        if value.is_null() {
+            Ok(None)
+        } else {
+            T::decode_pg(value).map(Some)
         }
     }
 }

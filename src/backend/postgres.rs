@@ -17,7 +17,7 @@ use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
 use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
 use crate::executor::CopyRows;
-use crate::types::{Cell, Param};
+use crate::types::{Cell, Decode, Param};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -665,34 +665,121 @@ fn encode_untyped(s: &str, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Stri
     encode(&typed, ty, out)
 }
 
-/// tokio-postgres's view of a column's raw bytes: every type accepted, nothing decoded.
-struct Raw<'a>(Option<&'a [u8]>);
+/// One PostgreSQL column as tokio-postgres hands it over: its type and raw bytes, borrowed
+/// from the row. [`Decode`](crate::Decode) reads the common types straight from it, with no
+/// [`Cell`] in between; the rest (and every error) go through [`PgValue::cell`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct PgValue<'a> {
+    ty: &'a Type,
+    raw: Option<&'a [u8]>,
+}
 
-impl<'a> FromSql<'a> for Raw<'a> {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        Ok(Raw(Some(raw)))
+impl<'a> PgValue<'a> {
+    /// The value classified by its SQL type.
+    ///
+    /// # Errors
+    /// The bytes do not hold a value of the column's type.
+    #[inline]
+    pub fn cell(self) -> Result<Cell<'a>, String> {
+        match self.raw {
+            None => Ok(Cell::Null),
+            Some(raw) => decode_cell(self.ty, raw),
+        }
     }
-    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
-        Ok(Raw(None))
+
+    /// Whether the value is SQL NULL.
+    #[inline]
+    pub fn is_null(self) -> bool {
+        self.raw.is_none()
     }
+
+    /// An `int2`, `int4` or `int8` value; `None` for anything else, left to [`PgValue::cell`].
+    #[inline]
+    pub fn int(self) -> Option<i64> {
+        let raw = self.raw?;
+        match *self.ty {
+            Type::INT8 => raw.try_into().ok().map(i64::from_be_bytes),
+            Type::INT4 => raw
+                .try_into()
+                .ok()
+                .map(|b| i64::from(i32::from_be_bytes(b))),
+            Type::INT2 => raw
+                .try_into()
+                .ok()
+                .map(|b| i64::from(i16::from_be_bytes(b))),
+            _ => None,
+        }
+    }
+
+    /// A `float8` or `float4` value; `None` for anything else.
+    #[inline]
+    pub fn float8(self) -> Option<f64> {
+        let raw = self.raw?;
+        match *self.ty {
+            Type::FLOAT8 => raw.try_into().ok().map(f64::from_be_bytes),
+            Type::FLOAT4 => raw
+                .try_into()
+                .ok()
+                .map(|b| f64::from(f32::from_be_bytes(b))),
+            _ => None,
+        }
+    }
+
+    /// A `bool` value; `None` for anything else.
+    #[inline]
+    pub fn bool(self) -> Option<bool> {
+        match (self.ty, self.raw?) {
+            (&Type::BOOL, [b]) => Some(*b != 0),
+            _ => None,
+        }
+    }
+
+    /// The bytes of a `text`, `varchar`, `bpchar` or `name` value, not yet checked as UTF-8;
+    /// `None` for anything else (other text-like types go through [`PgValue::cell`]).
+    #[inline]
+    pub fn text(self) -> Option<&'a [u8]> {
+        match *self.ty {
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => self.raw,
+            _ => None,
+        }
+    }
+}
+
+/// `T` decoded inside tokio-postgres's own `try_get`, which hands over the column's type and
+/// bytes after one bounds check: no second lookup of the column, no [`Cell`] for common types.
+struct Decoded<T>(Result<T, String>);
+
+impl<'a, T: Decode> FromSql<'a> for Decoded<T> {
+    #[inline]
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(Decoded(T::decode_pg(PgValue { ty, raw: Some(raw) })))
+    }
+    #[inline]
+    fn from_sql_null(ty: &Type) -> Result<Self, BoxError> {
+        Ok(Decoded(T::decode_pg(PgValue { ty, raw: None })))
+    }
+    #[inline]
     fn accepts(_: &Type) -> bool {
         true
     }
 }
 
-/// Reads column `index` of `row` as a [`Cell`] borrowing the row's buffer.
+/// Decodes column `index` of `row` into `T`; the error is the reason alone (the caller names
+/// the column and types).
 #[inline]
-pub(crate) fn cell(row: &tokio_postgres::Row, index: usize) -> Result<Cell<'_>, String> {
-    let Raw(raw) = row.try_get(index).map_err(|e| e.to_string())?;
-    let ty = row
-        .columns()
-        .get(index)
-        .map(|c| c.type_())
-        .ok_or_else(|| format!("no column #{index}"))?;
-    match raw {
-        None => Ok(Cell::Null),
-        Some(raw) => decode_cell(ty, raw),
+pub(crate) fn decode<T: Decode>(row: &tokio_postgres::Row, index: usize) -> Result<T, String> {
+    match row.try_get::<usize, Decoded<T>>(index) {
+        Ok(Decoded(decoded)) => decoded,
+        Err(e) => Err(cell_error(&e)),
     }
+}
+
+/// The reason alone, without tokio-postgres's "error deserializing column" wrapper.
+#[cold]
+fn cell_error(e: &tokio_postgres::Error) -> String {
+    e.source()
+        .map_or_else(|| e.to_string(), ToString::to_string)
 }
 
 #[inline]

@@ -16,6 +16,7 @@ both_backends!(
     encode_mismatch_and_overflow_are_typed,
     hostile_text_is_stored_byte_for_byte,
     untyped_text_binds_to_the_column_type,
+    wider_reads_keep_the_value,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -311,4 +312,48 @@ async fn untyped_text_binds_to_the_column_type(ctx: Ctx) {
         matches!(err, Error::Encode { .. } | Error::Database(_)),
         "{err:?}"
     );
+}
+
+/// Columns read into wider Rust types keep their value: small integers keep their sign in an
+/// `i64`, a REAL reads as `f64`, VARCHAR and CHAR columns as `String`, a boolean as `bool`, and
+/// NULL as `None` in each (PostgreSQL reads these straight from the driver's bytes).
+async fn wider_reads_keep_the_value(ctx: Ctx) {
+    ctx.db
+        .execute(
+            "CREATE TABLE w (id INT, a SMALLINT, b INTEGER, c REAL, d VARCHAR(10), e CHAR(4), f BOOLEAN)",
+            (),
+        )
+        .await
+        .unwrap();
+    ctx.db
+        .execute(
+            "INSERT INTO w VALUES (1, $1, $2, $3, $4, $5, $6), (2, NULL, NULL, NULL, NULL, NULL, NULL)",
+            (i16::MIN, i32::MIN, 1.5f32, "v\u{e9}", "ab", true),
+        )
+        .await
+        .unwrap();
+    let (a, b, c, d, e, f): (i64, i64, f64, String, String, bool) = ctx
+        .db
+        .fetch_one("SELECT a, b, c, d, e, f FROM w WHERE id = 1", ())
+        .await
+        .unwrap();
+    assert_eq!((a, b, c), (-32768, -2_147_483_648, 1.5));
+    assert_eq!(d, "v\u{e9}");
+    // PostgreSQL pads CHAR(n) with spaces, MySQL strips them.
+    assert_eq!(e.trim_end(), "ab");
+    assert!(f);
+    type Nulls = (
+        Option<i64>,
+        Option<i64>,
+        Option<f64>,
+        Option<String>,
+        Option<String>,
+        Option<bool>,
+    );
+    let nulls: Nulls = ctx
+        .db
+        .fetch_one("SELECT a, b, c, d, e, f FROM w WHERE id = 2", ())
+        .await
+        .unwrap();
+    assert_eq!(nulls, (None, None, None, None, None, None));
 }
