@@ -3,7 +3,9 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::types::{Cell, Decode, Value};
+#[cfg(feature = "mysql")]
+use crate::types::Cell;
+use crate::types::{Decode, Value};
 
 #[cfg(feature = "mysql")]
 use crate::backend::mysql as my;
@@ -144,6 +146,7 @@ impl Row {
 
     /// [`Row::try_take`] on a MySQL row, at a checked position.
     #[cfg(feature = "mysql")]
+    #[allow(irrefutable_let_patterns)] // with the mysql feature alone, `My` is the only row
     fn take_mysql<T: Decode>(&mut self, i: usize) -> Result<T> {
         if let RowInner::My(r) = &self.inner {
             // One look at the cell: a number is decoded from it, a string or byte buffer is
