@@ -139,8 +139,15 @@ impl Row {
                 Ok(v) => Ok(v),
                 Err(reason) => Err(self.decode_error::<T>(i, reason)),
             },
+            // A string or byte buffer is moved out of the row (out of line); anything else is
+            // decoded where it lies.
             #[cfg(feature = "mysql")]
-            RowInner::My(_) => self.take_mysql(i),
+            RowInner::My(r) if my::holds_bytes(r, i) => self.take_mysql(i),
+            #[cfg(feature = "mysql")]
+            RowInner::My(r) => match my::cell(r, i) {
+                Ok(cell) => T::decode(cell).map_err(|reason| self.decode_error::<T>(i, reason)),
+                Err(reason) => Err(self.decode_error::<T>(i, reason)),
+            },
         }
     }
 

@@ -720,7 +720,29 @@ pub(crate) fn column_type_name(c: &Column) -> String {
 }
 
 /// Reads column `index` of `row` as a [`Cell`] borrowing the row.
+#[inline]
 pub(crate) fn cell(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, String> {
+    // Numbers and NULL mean the same whatever the column: no look at its definition, and this
+    // part inlines into each field of the `FromRow` derive.
+    match row.as_ref(index) {
+        Some(Value::NULL) => Ok(Cell::Null),
+        Some(Value::Int(v)) => Ok(Cell::Int(*v)),
+        Some(Value::UInt(v)) => Ok(Cell::UInt(*v)),
+        Some(Value::Float(v)) => Ok(Cell::F32(*v)),
+        Some(Value::Double(v)) => Ok(Cell::F64(*v)),
+        _ => cell_by_column(row, index),
+    }
+}
+
+/// Whether column `index` of `row` holds a byte buffer (text, binary, decimal, JSON...), which
+/// can be moved out of the row instead of copied.
+#[inline]
+pub(crate) fn holds_bytes(row: &mysql_async::Row, index: usize) -> bool {
+    matches!(row.as_ref(index), Some(Value::Bytes(_)))
+}
+
+/// [`cell`] for the values whose meaning depends on the column: bytes, dates and times.
+fn cell_by_column(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, String> {
     let column = row
         .columns_ref()
         .get(index)
