@@ -121,19 +121,28 @@ fn skip_line(b: &[u8], start: usize) -> usize {
 /// comparable, and the session locks no server reports. It errs towards `true`: a false alarm
 /// costs a reconnect, a miss leaks state.
 pub(crate) fn may_change_session(sql: &str) -> bool {
-    // Runs on every statement, so it allocates nothing and reads the SQL once.
-    let mut words = leading_words(sql);
-    let first = words.next().unwrap_or_default();
+    // Runs on every statement, so it allocates nothing and reads the SQL once. The first word
+    // is cut out by bytes, and only one starting with a letter some keyword below starts with
+    // is compared at all: a SELECT costs two length checks.
+    let rest = statement_start(sql);
+    let end = rest
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or(rest.len());
+    // Cut at an ASCII byte, so `first` is whole characters.
+    let (first, after) = rest.split_at(end);
     let is = |word: &str, name: &str| word.eq_ignore_ascii_case(name);
-    let touches_session = if is(first, "SET") {
-        // SET LOCAL and SET TRANSACTION end with the transaction they run in.
-        !words
-            .next()
-            .is_some_and(|w| is(w, "LOCAL") || is(w, "TRANSACTION"))
-    } else if is(first, "CREATE") {
-        words.take(3).any(|w| is(w, "TEMP") || is(w, "TEMPORARY"))
-    } else {
-        [
+    let touches_session = match first.as_bytes().first().map(u8::to_ascii_uppercase) {
+        Some(b'S') if is(first, "SET") => {
+            // SET LOCAL and SET TRANSACTION end with the transaction they run in.
+            !words(after)
+                .next()
+                .is_some_and(|w| is(w, "LOCAL") || is(w, "TRANSACTION"))
+        }
+        Some(b'C') if is(first, "CREATE") => words(after)
+            .take(3)
+            .any(|w| is(w, "TEMP") || is(w, "TEMPORARY")),
+        Some(b'B' | b'D' | b'H' | b'L' | b'P' | b'R' | b'S' | b'U') => [
             "RESET",
             "PREPARE",
             "DEALLOCATE",
@@ -150,7 +159,8 @@ pub(crate) fn may_change_session(sql: &str) -> bool {
             "HANDLER",
         ]
         .iter()
-        .any(|name| is(first, name))
+        .any(|name| is(first, name)),
+        _ => false,
     };
     touches_session || calls_session_function(sql)
 }
@@ -172,8 +182,8 @@ fn calls_session_function(text: &str) -> bool {
     })
 }
 
-/// The first words of a statement, past white space, comments and opening parentheses.
-fn leading_words(sql: &str) -> impl Iterator<Item = &str> {
+/// A statement from its first word on: past white space, comments and opening parentheses.
+fn statement_start(sql: &str) -> &str {
     let mut rest = sql;
     loop {
         let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
@@ -185,11 +195,14 @@ fn leading_words(sql: &str) -> impl Iterator<Item = &str> {
         } else if let Some(after) = trimmed.strip_prefix("/*") {
             rest = after.split_once("*/").map_or("", |(_, r)| r);
         } else {
-            rest = trimmed;
-            break;
+            return trimmed;
         }
     }
-    rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+}
+
+/// The words of `text`: runs of letters, digits and underscores.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .filter(|w| !w.is_empty())
 }
 
@@ -318,6 +331,11 @@ mod tests {
             "START TRANSACTION",
             "USE other",
             "LOCK TABLES t WRITE",
+            "UNLOCK TABLES",
+            "discard all",
+            "((RESET ALL))",
+            "HANDLER t OPEN",
+            "DO 1",
         ] {
             assert!(may_change_session(sql), "{sql}");
         }
@@ -329,6 +347,11 @@ mod tests {
             "CREATE TABLE temperature (x int)",
             "SELECT pg_advisory_xact_lock(1)",
             "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "SETTLE",
+            "",
+            "/* unterminated",
         ] {
             assert!(!may_change_session(sql), "{sql}");
         }
