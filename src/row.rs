@@ -111,7 +111,7 @@ impl Row {
     }
 
     /// Decodes column `i`, a position already checked against the row.
-    #[inline]
+    #[inline(always)] // part of `try_take`'s per-field path
     fn decode_at<T: Decode>(&self, i: usize) -> Result<T> {
         let decoded = match &self.inner {
             #[cfg(feature = "postgres")]
@@ -132,23 +132,17 @@ impl Row {
     #[inline(always)] // the derive's per-field path: no call frame between it and the driver
     pub fn try_take<T: Decode, I: ColumnIndex>(&mut self, index: I) -> Result<T> {
         let i = index.position(self)?;
-        match &self.inner {
-            // A PostgreSQL row's values share one buffer: there is nothing to move out.
-            #[cfg(feature = "postgres")]
-            RowInner::Pg(r) => match pg::decode::<T>(r, i) {
-                Ok(v) => Ok(v),
-                Err(reason) => Err(self.decode_error::<T>(i, reason)),
-            },
-            // A string or byte buffer is moved out of the row (out of line); anything else is
-            // decoded where it lies.
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) if my::holds_bytes(r, i) => self.take_mysql(i),
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) => match my::cell(r, i) {
-                Ok(cell) => T::decode(cell).map_err(|reason| self.decode_error::<T>(i, reason)),
-                Err(reason) => Err(self.decode_error::<T>(i, reason)),
-            },
+        // A MySQL byte value may be moved out of the row (out of line). Everything else,
+        // PostgreSQL's values included (they share one buffer), is decoded where it lies.
+        #[cfg(feature = "mysql")]
+        #[allow(irrefutable_let_patterns)]
+        // with the mysql feature alone, `My` is the only row
+        if let RowInner::My(r) = &self.inner {
+            if my::holds_bytes(r, i) {
+                return self.take_mysql(i);
+            }
         }
+        self.decode_at(i)
     }
 
     /// [`Row::try_take`] on a MySQL row, at a checked position.
@@ -156,8 +150,8 @@ impl Row {
     #[allow(irrefutable_let_patterns)] // with the mysql feature alone, `My` is the only row
     fn take_mysql<T: Decode>(&mut self, i: usize) -> Result<T> {
         if let RowInner::My(r) = &self.inner {
-            // One look at the cell: a number is decoded from it, a string or byte buffer is
-            // moved out of the row instead.
+            // One look at the cell: a text or binary buffer is moved out of the row; a
+            // decimal, JSON or text-protocol number is decoded where it lies.
             let text = match my::cell(r, i) {
                 Ok(Cell::Text(_)) => true,
                 Ok(Cell::Bytes(_)) => false,
