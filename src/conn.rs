@@ -37,6 +37,11 @@ pub struct Conn {
     busy: bool,
     /// The session failed in a way that leaves its state unknown.
     broken: bool,
+    /// The first statement that failed inside the open transaction. Until a rollback (of the
+    /// transaction, or of a savepoint, all of which were taken before it) every statement
+    /// fails fast with it and nothing commits: the same rule on both backends, whatever the
+    /// server itself would have done with the transaction.
+    failed: Option<Box<Error>>,
     /// A statement may have left session state (variables, temporary tables, session locks)
     /// that the next borrower would inherit.
     session_changed: bool,
@@ -55,6 +60,7 @@ impl Conn {
             rollback_to: None,
             busy: false,
             broken: false,
+            failed: None,
             session_changed: false,
             cleanup_timeout,
             idle_since: Instant::now(),
@@ -84,6 +90,7 @@ impl Conn {
 
     /// Marks the session busy for a statement of the caller's.
     fn start_user(&mut self, sql: &str) -> Result<InFlight> {
+        self.refuse_if_failed()?;
         let guard = self.start()?;
         self.session_changed |= may_change_session(sql);
         Ok(guard)
@@ -109,7 +116,20 @@ impl Conn {
             Err(Error::ConnectionLost(_) | Error::Driver(_)) => self.broken = true,
             _ => self.busy = false,
         }
+        if let Err(e) = &r {
+            if self.tx_depth > 0 && self.failed.is_none() {
+                self.failed = Some(Box::new(e.clone()));
+            }
+        }
         r
+    }
+
+    /// Fails fast inside a transaction that a statement already failed.
+    fn refuse_if_failed(&self) -> Result<()> {
+        match &self.failed {
+            Some(first) => Err(Error::TransactionAborted(first.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Applies a pending rollback left by a dropped transaction or savepoint.
@@ -131,6 +151,9 @@ impl Conn {
         self.control(&sql).await?;
         self.tx_depth = depth - 1;
         self.rollback_to = None;
+        // Every open savepoint was taken before the failure: rolling back to any of them
+        // undoes it.
+        self.failed = None;
         Ok(())
     }
 
@@ -157,6 +180,7 @@ impl Conn {
     /// Opens a transaction, or a savepoint inside the current one.
     pub(crate) async fn begin(&mut self, options: &TxOptions) -> Result<u32> {
         self.settle().await?;
+        self.refuse_if_failed()?;
         let depth = self.tx_depth + 1;
         let sql = if depth == 1 {
             options.begin_sql(self.backend())
@@ -168,7 +192,8 @@ impl Conn {
         Ok(depth)
     }
 
-    /// Commits the transaction or releases the savepoint at `depth`.
+    /// Commits the transaction or releases the savepoint at `depth`; a failed one is rolled
+    /// back instead, and the call fails with [`Error::TransactionAborted`].
     pub(crate) async fn commit(&mut self, depth: u32) -> Result<()> {
         self.settle().await?;
         if self.tx_depth != depth {
@@ -177,14 +202,37 @@ impl Conn {
                 self.tx_depth
             )));
         }
-        let sql = if depth == 1 {
-            "COMMIT".to_owned()
-        } else {
-            format!("RELEASE SAVEPOINT {}", savepoint_name(depth))
+        if let Some(first) = self.failed.clone() {
+            self.roll_back_failed(depth).await;
+            return Err(Error::TransactionAborted(first));
+        }
+        let sql = match (depth, self.backend()) {
+            // PostgreSQL answers COMMIT in an aborted transaction with ROLLBACK, not an error,
+            // and tokio-postgres does not show the answer: a statement ahead of it in the same
+            // round trip fails instead (25P02), and the COMMIT is then never run.
+            (1, Backend::Postgres) => "SELECT WHERE false; COMMIT".to_owned(),
+            (1, Backend::MySql) => "COMMIT".to_owned(),
+            _ => format!("RELEASE SAVEPOINT {}", savepoint_name(depth)),
         };
-        self.control(&sql).await?;
-        self.tx_depth = depth - 1;
-        Ok(())
+        match self.control(&sql).await {
+            Ok(()) => {
+                self.tx_depth = depth - 1;
+                Ok(())
+            }
+            Err(e) if is_in_failed_transaction(&e) => {
+                self.roll_back_failed(depth).await;
+                Err(Error::TransactionAborted(Box::new(e)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Rolls back a failed transaction or savepoint that was to be committed. If that fails
+    /// too, the rollback stays pending and the session is discarded on return.
+    async fn roll_back_failed(&mut self, depth: u32) {
+        if let Err(e) = self.rollback(depth).await {
+            tracing::warn!("rolling back a failed transaction: {e}");
+        }
     }
 
     /// Rolls back the transaction or savepoint at `depth` now.
@@ -206,6 +254,7 @@ impl Conn {
     /// the connection is treated as changed and closed on return.
     pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<()> {
         self.settle().await?;
+        self.refuse_if_failed()?;
         let in_flight = self.start()?;
         self.session_changed = true;
         let r = self.raw.simple(sql).await;
@@ -222,6 +271,7 @@ impl Conn {
         rows: &dyn CopyRows,
     ) -> Result<u64> {
         self.settle().await?;
+        self.refuse_if_failed()?;
         let in_flight = self.start()?;
         let r = self.raw.copy_in(table, columns, width, rows).await;
         in_flight.disarm();
@@ -381,6 +431,13 @@ pub(crate) fn spawn_cancel(canceller: Arc<Canceller>, timeout: Duration) {
             }
         });
     }
+}
+
+/// PostgreSQL's "current transaction is aborted": the server failed the transaction on a
+/// statement weir did not see fail.
+fn is_in_failed_transaction(e: &Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|db| db.backend == Backend::Postgres && db.sqlstate == "25P02")
 }
 
 pub(crate) fn savepoint_name(depth: u32) -> String {

@@ -31,7 +31,7 @@ impl fmt::Display for Backend {
 ///
 /// Match on the variants, or use the predicates ([`Error::is_transient`],
 /// [`Error::is_unique_violation`], ...) which mean the same on every backend.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration or URL is invalid: nothing was sent to any server.
@@ -180,6 +180,18 @@ pub enum Error {
     /// happens when the transaction or connection is dropped.
     #[error("an earlier statement on this connection was cancelled; its transaction is aborted")]
     Aborted,
+
+    /// A statement of this transaction failed earlier, so the transaction is failed: every
+    /// later statement and its `commit` fail with this error, carrying that first failure,
+    /// until it is rolled back (or a nested transaction begun before the failure is). The
+    /// same on both backends; see [`Transaction`](crate::Transaction).
+    #[error("transaction aborted by an earlier failed statement ({0}); roll it back")]
+    TransactionAborted(Box<Error>),
+
+    /// weir refused the statement before sending it: it is empty, it uses `?` placeholders
+    /// (write `$1..$n` on both backends), or a placeholder number is out of range.
+    #[error("invalid statement: {0}")]
+    InvalidStatement(String),
 
     /// An optimistic-locking update found the row changed (or gone) since it was read: the
     /// caller's copy is stale. Nothing was written.
@@ -418,6 +430,9 @@ impl Error {
     /// Whether retrying the whole transaction could succeed: a serialization failure, a
     /// deadlock, or a lock wait timeout.
     pub fn is_retryable_transaction_error(&self) -> bool {
+        if let Error::TransactionAborted(first) = self {
+            return first.is_retryable_transaction_error();
+        }
         self.as_database_error().is_some_and(|e| {
             matches!(
                 e.kind(),

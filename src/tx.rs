@@ -125,6 +125,18 @@ impl TxConn<'_> {
 /// An open transaction (or, nested, a savepoint). Run statements on it through
 /// [`Executor`](crate::Executor); finish it with [`commit`](Self::commit) or
 /// [`rollback`](Self::rollback).
+///
+/// # A failed statement fails the transaction
+///
+/// Once a statement inside a transaction fails (a server error such as a duplicate key, or a
+/// parameter or decode error), the transaction is failed, on both backends alike: every later
+/// statement, and a nested [`begin`](Self::begin), fails at once with
+/// [`Error::TransactionAborted`] carrying that first error, and [`commit`](Self::commit) rolls
+/// the transaction back and returns that error; it never reports success. A nested
+/// transaction (a savepoint) that failed can be rolled back, committed (which rolls it back
+/// and fails) or dropped, and its parent goes on as it was before the savepoint. MySQL and
+/// MariaDB would otherwise undo only the failed statement and commit the rest, and
+/// PostgreSQL would answer the `COMMIT` of its aborted transaction with a silent rollback.
 pub struct Transaction<'c> {
     conn: TxConn<'c>,
     depth: u32,
@@ -206,7 +218,8 @@ impl<'c> Transaction<'c> {
     ///
     /// # Errors
     /// The server's error; the transaction is then rolled back.
-    /// [`Error::CommitOutcomeUnknown`] when the connection fails or the deadline passes while
+    /// [`Error::TransactionAborted`] when a statement of the transaction failed: it was rolled
+    /// back instead. [`Error::CommitOutcomeUnknown`] when the connection fails or the deadline passes while
     /// the `COMMIT` is in flight.
     pub async fn commit(mut self) -> Result<()> {
         let r = bounded(self.timeout, async {

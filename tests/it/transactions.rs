@@ -16,6 +16,8 @@ both_backends!(
     isolation_and_read_only_apply,
     cancelled_begin_and_commit_leave_nothing_open,
     transaction_on_a_checked_out_connection,
+    a_failed_statement_fails_the_transaction_and_commit_rolls_it_back,
+    a_savepoint_taken_before_the_failure_recovers_the_transaction,
 );
 
 async fn count(db: &impl Executor) -> i64 {
@@ -193,4 +195,122 @@ async fn transaction_on_a_checked_out_connection(ctx: Ctx) {
     insert(&tx, 2).await;
     tx.commit().await.unwrap();
     assert_eq!(count(&ctx.db).await, 1);
+}
+
+/// The rule on both backends: once a statement fails inside a transaction, every later
+/// statement fails fast with `TransactionAborted` carrying that first failure, and `commit`
+/// rolls back and says so: nothing of the transaction is stored, nothing stays open. (Before:
+/// PostgreSQL's COMMIT answered ROLLBACK and `commit` returned Ok with 0 rows stored; MariaDB
+/// committed the rows around the failed statement.)
+async fn a_failed_statement_fails_the_transaction_and_commit_rolls_it_back(ctx: Ctx) {
+    create_users(&ctx).await;
+    let db = ctx.pool(|c| c.with_max_size(1)).await;
+    let tx = db.begin().await.unwrap();
+    insert(&tx, 1).await;
+    let dup = tx
+        .execute("INSERT INTO users (id, name) VALUES (1, 'dup')", ())
+        .await
+        .unwrap_err();
+    assert!(dup.is_unique_violation(), "{dup:?}");
+    let third = tx
+        .execute("INSERT INTO users (id, name) VALUES (3, 'n')", ())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&third, Error::TransactionAborted(first) if first.is_unique_violation()),
+        "{third:?}"
+    );
+    let read = tx
+        .fetch_all::<(i64,), _>("SELECT id FROM users", ())
+        .await
+        .unwrap_err();
+    assert!(matches!(read, Error::TransactionAborted(_)), "{read:?}");
+    let commit = tx.commit().await.unwrap_err();
+    assert!(
+        matches!(&commit, Error::TransactionAborted(first) if first.is_unique_violation()),
+        "{commit:?}"
+    );
+    assert_eq!(count(&db).await, 0, "a failed transaction stored rows");
+    assert_eq!(ctx.open_transactions().await, 0);
+
+    // The same through transaction_with_retry, whose work ignores the failure.
+    let r = db
+        .transaction_with_retry(|tx| {
+            Box::pin(async move {
+                tx.execute("INSERT INTO users (id, name) VALUES (1, 'n')", ())
+                    .await?;
+                let _ = tx
+                    .execute("INSERT INTO users (id, name) VALUES (1, 'dup')", ())
+                    .await;
+                let _ = tx
+                    .execute("INSERT INTO users (id, name) VALUES (3, 'n')", ())
+                    .await;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(matches!(r, Err(Error::TransactionAborted(_))), "{r:?}");
+    assert_eq!(count(&db).await, 0);
+
+    // The session is clean and reused: the next transaction commits.
+    let tx = db.begin().await.unwrap();
+    insert(&tx, 7).await;
+    tx.commit().await.unwrap();
+    assert_eq!(count(&db).await, 1);
+}
+
+/// A failure inside a nested transaction (a savepoint) fails it alone: rolled back, committed
+/// (which rolls it back and says so) or dropped, the outer transaction goes on and commits. A
+/// failure in the outer transaction refuses a new savepoint.
+async fn a_savepoint_taken_before_the_failure_recovers_the_transaction(ctx: Ctx) {
+    create_users(&ctx).await;
+    let mut tx = ctx.db.begin().await.unwrap();
+    insert(&tx, 1).await;
+    {
+        let sp = tx.begin().await.unwrap();
+        insert(&sp, 2).await;
+        let dup = sp
+            .execute("INSERT INTO users (id, name) VALUES (1, 'dup')", ())
+            .await
+            .unwrap_err();
+        assert!(dup.is_unique_violation(), "{dup:?}");
+        sp.rollback().await.unwrap();
+    }
+    insert(&tx, 3).await;
+    {
+        let sp = tx.begin().await.unwrap();
+        let _ = sp
+            .execute("INSERT INTO users (id, name) VALUES (1, 'dup')", ())
+            .await
+            .unwrap_err();
+        let err = sp.commit().await.unwrap_err();
+        assert!(matches!(err, Error::TransactionAborted(_)), "{err:?}");
+    }
+    insert(&tx, 4).await;
+    {
+        let sp = tx.begin().await.unwrap();
+        let _ = sp
+            .execute("INSERT INTO users (id, name) VALUES (1, 'dup')", ())
+            .await
+            .unwrap_err();
+        // dropped: rolled back before the parent's next statement
+    }
+    insert(&tx, 5).await;
+    let ids: Vec<(i64,)> = tx
+        .fetch_all("SELECT id FROM users ORDER BY id", ())
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![(1,), (3,), (4,), (5,)]);
+    tx.commit().await.unwrap();
+    assert_eq!(count(&ctx.db).await, 4);
+
+    let mut tx = ctx.db.begin().await.unwrap();
+    let _ = tx
+        .execute("INSERT INTO users (id, name) VALUES (1, 'dup')", ())
+        .await
+        .unwrap_err();
+    let err = tx.begin().await.unwrap_err();
+    assert!(matches!(err, Error::TransactionAborted(_)), "{err:?}");
+    tx.rollback().await.unwrap();
+    assert_eq!(count(&ctx.db).await, 4);
 }
