@@ -13,7 +13,7 @@ use deadpool::managed::Object;
 use tokio::sync::Mutex;
 
 use crate::backend::{Canceller, RawConn, Rows};
-use crate::dialect::may_change_session;
+use crate::dialect::{is_blank, may_change_session};
 use crate::error::{Backend, Error, Result};
 use crate::executor::CopyRows;
 use crate::limit::{LaneState, Permits};
@@ -91,8 +91,9 @@ impl Conn {
     /// Marks the session busy for a statement of the caller's.
     fn start_user(&mut self, sql: &str) -> Result<InFlight> {
         self.refuse_if_failed()?;
+        let changes_session = may_change_session(sql)?;
         let guard = self.start()?;
-        self.session_changed |= may_change_session(sql);
+        self.session_changed |= changes_session;
         Ok(guard)
     }
 
@@ -255,6 +256,11 @@ impl Conn {
     pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<()> {
         self.settle().await?;
         self.refuse_if_failed()?;
+        if is_blank(self.backend(), sql) {
+            return Err(Error::InvalidStatement(
+                "the script is empty (only white space, comments or semicolons)".into(),
+            ));
+        }
         let in_flight = self.start()?;
         self.session_changed = true;
         let r = self.raw.simple(sql).await;
@@ -282,6 +288,15 @@ impl Conn {
         self.settle().await?;
         let in_flight = self.start_user(sql)?;
         let r = self.raw.execute(sql, params).await;
+        in_flight.disarm();
+        self.finish(r)
+    }
+
+    /// [`Conn::execute`] for SQL weir wrote with the backend's own placeholders.
+    pub(crate) async fn execute_native(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.settle().await?;
+        let in_flight = self.start_user(sql)?;
+        let r = self.raw.execute_native(sql, params).await;
         in_flight.disarm();
         self.finish(r)
     }

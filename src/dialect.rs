@@ -24,11 +24,13 @@ pub(crate) struct Rewritten {
     pub(crate) param_count: usize,
 }
 
-/// Rewrites `$n` placeholders to `?` for MySQL.
+/// Rewrites `$n` placeholders to `?` for MySQL. With `refuse_question_marks`, a `?` outside
+/// literals, quoted names and comments is an error: it would be taken as a placeholder on
+/// MySQL and fail on PostgreSQL, where `?` is an operator.
 ///
 /// # Errors
-/// [`Error::Config`] for `$0` or a placeholder number past 65535.
-pub(crate) fn rewrite_placeholders(sql: &str) -> Result<Rewritten> {
+/// [`Error::InvalidStatement`] for `$0`, a placeholder number past 65535, or a refused `?`.
+pub(crate) fn rewrite_placeholders(sql: &str, refuse_question_marks: bool) -> Result<Rewritten> {
     let b = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let mut order = Vec::new();
@@ -60,7 +62,7 @@ pub(crate) fn rewrite_placeholders(sql: &str) -> Result<Rewritten> {
                 }
                 let n: usize = sql[start + 1..i].parse().unwrap_or(usize::MAX);
                 if n == 0 || n > usize::from(u16::MAX) {
-                    return Err(Error::Config(format!(
+                    return Err(Error::InvalidStatement(format!(
                         "invalid placeholder `{}`: placeholders run from $1 to $65535",
                         &sql[start..i]
                     )));
@@ -70,6 +72,13 @@ pub(crate) fn rewrite_placeholders(sql: &str) -> Result<Rewritten> {
                 copied = i;
                 order.push((n - 1) as u16);
                 param_count = param_count.max(n);
+            }
+            b'?' if refuse_question_marks => {
+                return Err(Error::InvalidStatement(
+                    "`?` placeholders are not portable: write $1..$n, which weir sends to \
+                     MySQL as `?` and PostgreSQL reads as they are"
+                        .into(),
+                ))
             }
             _ => i += 1,
         }
@@ -120,11 +129,18 @@ fn skip_line(b: &[u8], start: usize) -> usize {
 /// `session_track_state_change` on); this scan covers PostgreSQL, which reports nothing
 /// comparable, and the session locks no server reports. It errs towards `true`: a false alarm
 /// costs a reconnect, a miss leaks state.
-pub(crate) fn may_change_session(sql: &str) -> bool {
+///
+/// # Errors
+/// [`Error::InvalidStatement`] for a statement with nothing in it but white space, comments
+/// and semicolons: PostgreSQL would answer it with nothing, MySQL with an error.
+pub(crate) fn may_change_session(sql: &str) -> Result<bool> {
     // Runs on every statement, so it allocates nothing and reads the SQL once. The first word
     // is cut out by bytes, and only one starting with a letter some keyword below starts with
     // is compared at all: a SELECT costs two length checks.
     let rest = statement_start(sql);
+    if rest.is_empty() || rest.starts_with(';') {
+        check_not_blank(sql)?;
+    }
     let end = rest
         .bytes()
         .position(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
@@ -162,7 +178,41 @@ pub(crate) fn may_change_session(sql: &str) -> bool {
         .any(|name| is(first, name)),
         _ => false,
     };
-    touches_session || calls_session_function(sql)
+    Ok(touches_session || calls_session_function(sql))
+}
+
+/// Whether `sql` holds nothing but white space, comments and semicolons (`#` comments on
+/// MySQL only).
+pub(crate) fn is_blank(backend: Backend, sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            c if c.is_ascii_whitespace() || c == b';' => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => i = skip_line(b, i),
+            b'#' if backend == Backend::MySql => i = skip_line(b, i),
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = match sql[i + 2..].find("*/") {
+                    Some(end) => i + 2 + end + 2,
+                    None => b.len(),
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cold]
+fn check_not_blank(sql: &str) -> Result<()> {
+    // `#` counts as a comment here whatever the backend: on PostgreSQL a statement that
+    // starts with one fails to parse anyway.
+    if is_blank(Backend::MySql, sql) {
+        return Err(Error::InvalidStatement(
+            "the statement is empty (only white space, comments or semicolons)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the SQL names `advisory_lock` (and its `pg_try_`/`_shared` kin), `set_config` or
@@ -222,7 +272,7 @@ impl RewriteCache {
                 return Ok(Arc::clone(hit));
             }
         }
-        let rewritten = Arc::new(rewrite_placeholders(sql)?);
+        let rewritten = Arc::new(rewrite_placeholders(sql, true)?);
         if let Ok(mut map) = self.map.write() {
             if map.len() < REWRITE_CACHE_CAPACITY {
                 map.insert(sql.into(), Arc::clone(&rewritten));
@@ -265,7 +315,7 @@ mod tests {
     use super::*;
 
     fn rw(sql: &str) -> (String, Vec<u16>, usize) {
-        let r = rewrite_placeholders(sql).unwrap();
+        let r = rewrite_placeholders(sql, true).unwrap();
         (r.sql.into(), r.order.into(), r.param_count)
     }
 
@@ -301,9 +351,39 @@ mod tests {
     #[test]
     fn rejects_dollar_zero() {
         assert!(matches!(
-            rewrite_placeholders("SELECT $0"),
-            Err(Error::Config(_))
+            rewrite_placeholders("SELECT $0", true),
+            Err(Error::InvalidStatement(_))
         ));
+    }
+
+    #[test]
+    fn refuses_question_marks_outside_literals_comments_and_names() {
+        for sql in [
+            "SELECT * FROM t WHERE a = ?",
+            "SELECT $1, ?",
+            "SELECT 1 -- c\n + ?",
+        ] {
+            assert!(
+                matches!(rewrite_placeholders(sql, true), Err(Error::InvalidStatement(m)) if m.contains("$1..$n")),
+                "{sql}"
+            );
+        }
+        let quiet = "SELECT '?', \"?\", `?`, x -- ?\n # ?\n /* ? */ FROM t WHERE a = $1";
+        assert_eq!(rewrite_placeholders(quiet, true).unwrap().param_count, 1);
+        assert!(rewrite_placeholders("SELECT ?", false).is_ok());
+    }
+
+    #[test]
+    fn blank_statements() {
+        for sql in ["", "  ", ";", " ; ;", "-- c", "/* c */", "# c\n", "-- a\n/* b */;"] {
+            assert!(is_blank(Backend::MySql, sql), "{sql:?}");
+            assert!(matches!(may_change_session(sql), Err(Error::InvalidStatement(_))), "{sql:?}");
+        }
+        for sql in ["SELECT 1", "(SELECT 1)", "/* c */ SELECT 1", ";SELECT 1"] {
+            assert!(!is_blank(Backend::MySql, sql), "{sql:?}");
+            assert!(may_change_session(sql).is_ok(), "{sql:?}");
+        }
+        assert!(!is_blank(Backend::Postgres, "# c"));
     }
 
     #[test]
@@ -337,7 +417,7 @@ mod tests {
             "HANDLER t OPEN",
             "DO 1",
         ] {
-            assert!(may_change_session(sql), "{sql}");
+            assert!(may_change_session(sql).unwrap(), "{sql}");
         }
         for sql in [
             "SELECT id FROM users WHERE id = $1",
@@ -353,7 +433,7 @@ mod tests {
             "",
             "/* unterminated",
         ] {
-            assert!(!may_change_session(sql), "{sql}");
+            assert!(!may_change_session(sql).unwrap_or(false), "{sql}");
         }
     }
 

@@ -341,6 +341,17 @@ pub trait Executor: Send + Sync {
     }
 }
 
+/// Runs SQL weir wrote itself with the backend's own placeholders (`?` on MySQL), which
+/// [`Executor::execute`] refuses in a caller's SQL.
+pub(crate) async fn execute_native<E: Executor + ?Sized, P: Params>(
+    exec: &E,
+    sql: &str,
+    params: P,
+) -> Result<u64> {
+    let params = params.to_params();
+    call!(exec, sql, |conn| conn.execute_native(sql, &params))
+}
+
 /// [`Executor::fetch_stream`] as a generator, for MySQL, whose rows are read through the
 /// connection itself (PostgreSQL's own stream is in [`crate::stream`]).
 fn generated_stream<'a, E: Executor + ?Sized, T: FromRow + Send + 'a, P: Params + 'a>(

@@ -536,12 +536,8 @@ fn in_transaction(backend: Backend, script: &str) -> bool {
 }
 
 async fn run_script(on: &impl Executor, script: &str) -> Result<()> {
-    // MySQL rejects an empty query; a migration of comments only has nothing to run.
-    let blank = script.lines().all(|l| {
-        let l = l.trim();
-        l.is_empty() || l.starts_with("--")
-    });
-    if blank {
+    // A migration of comments only has nothing to run (and an empty script is an error).
+    if crate::dialect::is_blank(on.backend(), script) {
         return Ok(());
     }
     on.with_timeout(NO_DEADLINE).execute_script(script).await

@@ -178,7 +178,17 @@ impl RawConn {
             #[cfg(feature = "postgres")]
             RawConn::Pg(c) => c.execute(sql, params).await,
             #[cfg(feature = "mysql")]
-            RawConn::My(c) => c.execute(sql, params).await,
+            RawConn::My(c) => c.execute(sql, params, mysql::Placeholders::Dollar).await,
+        }
+    }
+
+    /// Runs SQL weir wrote itself, whose placeholders are the backend's own (`?` on MySQL).
+    pub(crate) async fn execute_native(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Pg(c) => c.execute(sql, params).await,
+            #[cfg(feature = "mysql")]
+            RawConn::My(c) => c.execute(sql, params, mysql::Placeholders::Question).await,
         }
     }
 

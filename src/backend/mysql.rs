@@ -176,6 +176,15 @@ impl MyCanceller {
     }
 }
 
+/// How a statement's placeholders are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placeholders {
+    /// `$1..$n`, as every statement of weir's callers: rewritten to `?`, and a `?` refused.
+    Dollar,
+    /// `?` already, in SQL weir wrote itself (a bulk insert's thousands of values), sent as it is.
+    Question,
+}
+
 /// SQL ready for mysql_async: the `?` text and the values in `?` order.
 struct Bound<'s> {
     sql: SqlText<'s>,
@@ -263,9 +272,16 @@ impl MyConn {
         Ok(())
     }
 
-    fn bind<'s>(&self, sql: &'s str, params: &[Param<'_>]) -> Result<Bound<'s>> {
+    fn bind<'s>(
+        &self,
+        sql: &'s str,
+        params: &[Param<'_>],
+        marks: Placeholders,
+    ) -> Result<Bound<'s>> {
         self.check_sizes(params)?;
-        if !sql.contains('$') {
+        // SQL with neither `$` nor `?` needs no lexing; a `?` in the caller's SQL is lexed
+        // (once, the verdict cached with the rewrite) to refuse it outside literals.
+        if marks == Placeholders::Question || !(sql.contains('$') || sql.contains('?')) {
             let values: Vec<Value> = params.iter().map(to_value).collect();
             return Ok(Bound {
                 sql: SqlText::Original(sql),
@@ -290,8 +306,14 @@ impl MyConn {
         })
     }
 
-    pub(crate) async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        let b = self.bind(sql, params)?;
+    /// Runs a statement; `marks` says how its placeholders are written.
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        marks: Placeholders,
+    ) -> Result<u64> {
+        let b = self.bind(sql, params, marks)?;
         let conn = self.conn()?;
         conn.exec_drop(b.sql.as_str(), b.params)
             .await
@@ -308,7 +330,7 @@ impl MyConn {
         sql: &str,
         params: &[Param<'_>],
     ) -> Result<Option<u64>> {
-        let b = self.bind(sql, params)?;
+        let b = self.bind(sql, params, Placeholders::Dollar)?;
         let conn = self.conn()?;
         conn.exec_drop(b.sql.as_str(), b.params)
             .await
@@ -345,7 +367,7 @@ impl MyConn {
     /// Runs `sql` and leaves its result unread in the session, for [`MyConn::next_row`] to
     /// read row by row and [`MyConn::finish_rows`] to end.
     pub(crate) async fn start_rows(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
-        let b = self.bind(sql, params)?;
+        let b = self.bind(sql, params, Placeholders::Dollar)?;
         // The result's state lives in the driver's connection, not in this handle: dropping
         // it leaves the rows pending there.
         self.conn()?

@@ -250,7 +250,7 @@ impl PgConn {
             // A placeholder past $65535 overflows the protocol's 16-bit parameter count: the
             // driver cannot read the server's reply and drops the connection. Name the cause.
             Err(e) if e.as_db_error().is_none() => {
-                crate::dialect::rewrite_placeholders(sql)?;
+                crate::dialect::rewrite_placeholders(sql, false)?;
                 return Err(map_error(&e));
             }
             Err(e) => return Err(map_error(&e)),

@@ -487,7 +487,11 @@ impl<T: Entity> Repo<T> {
                 }
                 sql.push(")");
             }
-            total += db.execute(&sql.text, sql.params).await?;
+            total += if question_marks {
+                crate::executor::execute_native(db, &sql.text, sql.params).await?
+            } else {
+                db.execute(&sql.text, sql.params).await?
+            };
         }
         Ok(total)
     }

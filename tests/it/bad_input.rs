@@ -315,7 +315,7 @@ fn in_list(n: usize) -> String {
 }
 
 /// 65,535 parameters (both protocols' limit) run and find their value; 65,536 values for
-/// 65,535 placeholders are `ParamCount`; a `$65536` placeholder is `Config` naming it (on
+/// 65,535 placeholders are `ParamCount`; a `$65536` placeholder is `InvalidStatement` naming it (on
 /// MySQL before anything is sent; on PostgreSQL after the driver fails to read the server's
 /// 16-bit parameter count). Never a panic, never a count silently wrapped.
 async fn sixty_five_thousand_parameters_are_checked_not_truncated(ctx: Ctx) {
@@ -351,7 +351,7 @@ async fn sixty_five_thousand_parameters_are_checked_not_truncated(ctx: Ctx) {
         .unwrap_err();
     eprintln!("{}: $65536: {err}", ctx.backend);
     assert!(
-        matches!(&err, Error::Config(m) if m.contains("$65536")),
+        matches!(&err, Error::InvalidStatement(m) if m.contains("$65536")),
         "{err:?}"
     );
     assert_healthy(&db, 1).await;

@@ -16,6 +16,7 @@ both_backends!(
     cached_statement_survives_table_change,
     scripts_run_several_statements,
     columns_in_another_order_decode_by_name_on_every_row,
+    question_mark_placeholders_and_empty_statements_are_refused,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -346,4 +347,63 @@ async fn columns_in_another_order_decode_by_name_on_every_row(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(other, want);
+}
+
+/// A `?` placeholder, which MySQL alone would take, is `InvalidStatement` on MySQL naming
+/// `$1..$n`, before anything is sent (it then fails nowhere else either); `?` in literals,
+/// quoted names and comments is left alone, and on PostgreSQL `?` stays the jsonb operator.
+/// An empty statement is `InvalidStatement` on both (PostgreSQL answered it with no rows).
+async fn question_mark_placeholders_and_empty_statements_are_refused(ctx: Ctx) {
+    create_users(&ctx).await;
+    let db = ctx.pool(|c| c.with_max_size(1)).await;
+    if ctx.backend == weir::Backend::MySql {
+        for sql in [
+            "INSERT INTO users (id, name) VALUES (?, ?)",
+            "SELECT id FROM users WHERE id = $1 OR id = ?",
+        ] {
+            let err = db.execute(sql, (1, "a")).await.unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidStatement(m) if m.contains("$1..$n")),
+                "{sql}: {err:?}"
+            );
+        }
+        let err = db
+            .fetch_all::<(i64,), _>("SELECT id FROM users WHERE id = ?", (1,))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidStatement(_)), "{err:?}");
+    } else {
+        let has: bool = db
+            .fetch_scalar(r#"SELECT '{"a": 1}'::jsonb ? 'a'"#, ())
+            .await
+            .unwrap();
+        assert!(has);
+    }
+    let quiet: String = db
+        .fetch_scalar(
+            ctx.sql(
+                "SELECT '?' || $1::text /* ? */ -- ?",
+                "SELECT CONCAT('?', $1) /* ? */ -- ?",
+            ),
+            ("x",),
+        )
+        .await
+        .unwrap();
+    assert_eq!(quiet, "?x");
+    let n: i64 = db
+        .fetch_scalar("SELECT COUNT(*) FROM users", ())
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "a refused statement ran");
+    for sql in ["", "   ", ";", "-- nothing\n/* at all */"] {
+        let err = db.execute(sql, ()).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidStatement(_)), "{sql:?}: {err:?}");
+        let err = db.fetch_all::<weir::Row, _>(sql, ()).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidStatement(_)), "{sql:?}: {err:?}");
+        let err = db.execute_script(sql).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidStatement(_)), "{sql:?}: {err:?}");
+    }
+    // Nothing was sent, nothing was left behind: the one connection serves the next call.
+    assert_eq!(db.fetch_scalar::<i64, _>("SELECT 1", ()).await.unwrap(), 1);
+    assert_eq!(db.status().size, 1);
 }
