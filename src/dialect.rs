@@ -375,9 +375,21 @@ mod tests {
 
     #[test]
     fn blank_statements() {
-        for sql in ["", "  ", ";", " ; ;", "-- c", "/* c */", "# c\n", "-- a\n/* b */;"] {
+        for sql in [
+            "",
+            "  ",
+            ";",
+            " ; ;",
+            "-- c",
+            "/* c */",
+            "# c\n",
+            "-- a\n/* b */;",
+        ] {
             assert!(is_blank(Backend::MySql, sql), "{sql:?}");
-            assert!(matches!(may_change_session(sql), Err(Error::InvalidStatement(_))), "{sql:?}");
+            assert!(
+                matches!(may_change_session(sql), Err(Error::InvalidStatement(_))),
+                "{sql:?}"
+            );
         }
         for sql in ["SELECT 1", "(SELECT 1)", "/* c */ SELECT 1", ";SELECT 1"] {
             assert!(!is_blank(Backend::MySql, sql), "{sql:?}");

@@ -23,6 +23,9 @@ pub enum Param<'a> {
     Bool(bool),
     /// Any Rust integer up to 64 bits.
     Int(i64),
+    /// A `u64` (MySQL `BIGINT UNSIGNED`; on PostgreSQL a `numeric`, or a range-checked
+    /// integer column).
+    UInt(u64),
     /// A 32-bit float.
     F32(f32),
     /// A 64-bit float.
@@ -66,6 +69,7 @@ impl Param<'_> {
             Param::Null => "None",
             Param::Bool(_) => "bool",
             Param::Int(_) => "integer",
+            Param::UInt(_) => "u64",
             Param::F32(_) => "f32",
             Param::F64(_) => "f64",
             Param::Str(_) => "&str",
@@ -116,6 +120,7 @@ encode_as! {
     u8 => |v| Param::Int(i64::from(*v)),
     u16 => |v| Param::Int(i64::from(*v)),
     u32 => |v| Param::Int(i64::from(*v)),
+    u64 => |v| Param::UInt(*v),
     f32 => |v| Param::F32(*v),
     f64 => |v| Param::F64(*v),
     str => |v| Param::Str(v),
@@ -774,11 +779,9 @@ impl Encode for Value {
             Value::Null => Param::Null,
             Value::Bool(b) => Param::Bool(*b),
             Value::Int(v) => Param::Int(*v),
-            // Past i64 the only faithful form both backends accept is text.
-            Value::UInt(_) | Value::Decimal(_) => match self {
-                Value::Decimal(s) => Param::Str(s),
-                _ => Param::Null,
-            },
+            Value::UInt(v) => Param::UInt(*v),
+            // Text is the only form that keeps every digit on both backends.
+            Value::Decimal(s) => Param::Str(s),
             Value::Float(v) => Param::F64(*v),
             Value::Text(s) => Param::Str(s),
             Value::Bytes(b) | Value::Unsupported(b) => Param::Bytes(b),

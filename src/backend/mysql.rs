@@ -282,7 +282,11 @@ impl MyConn {
         // SQL with neither `$` nor `?` needs no lexing; a `?` in the caller's SQL is lexed
         // (once, the verdict cached with the rewrite) to refuse it outside literals.
         if marks == Placeholders::Question || !(sql.contains('$') || sql.contains('?')) {
-            let values: Vec<Value> = params.iter().map(to_value).collect();
+            let values = params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| to_value(i, p))
+                .collect::<Result<Vec<Value>>>()?;
             return Ok(Bound {
                 sql: SqlText::Original(sql),
                 params: positional(values),
@@ -298,8 +302,11 @@ impl MyConn {
         let values = rw
             .order
             .iter()
-            .map(|&i| params.get(usize::from(i)).map_or(Value::NULL, to_value))
-            .collect();
+            .map(|&i| {
+                let i = usize::from(i);
+                params.get(i).map_or(Ok(Value::NULL), |p| to_value(i, p))
+            })
+            .collect::<Result<Vec<Value>>>()?;
         Ok(Bound {
             sql: SqlText::Rewritten(rw),
             params: positional(values),
@@ -638,11 +645,16 @@ fn positional(values: Vec<Value>) -> mysql_async::Params {
     }
 }
 
-fn to_value(p: &Param<'_>) -> Value {
-    match p {
+/// The value of parameter `index` as mysql_async sends it. A date or time MySQL cannot hold is
+/// refused here: the binary protocol carries the year as 16 bits and the server stores what it
+/// cannot read as a zero date, silently.
+#[cfg_attr(not(feature = "chrono"), allow(unused_variables))]
+fn to_value(index: usize, p: &Param<'_>) -> Result<Value> {
+    Ok(match p {
         Param::Null => Value::NULL,
         Param::Bool(b) => Value::Int(i64::from(*b)),
         Param::Int(v) => Value::Int(*v),
+        Param::UInt(v) => Value::UInt(*v),
         Param::F32(v) => Value::Float(*v),
         Param::F64(v) => Value::Double(*v),
         Param::Str(s) | Param::Untyped(s) => Value::Bytes(s.as_bytes().to_vec()),
@@ -650,7 +662,8 @@ fn to_value(p: &Param<'_>) -> Value {
         #[cfg(feature = "chrono")]
         Param::Date(d) => {
             use chrono::Datelike;
-            Value::Date(d.year() as u16, d.month() as u8, d.day() as u8, 0, 0, 0, 0)
+            let year = mysql_year(index, p, "DATE", d.year())?;
+            Value::Date(year, d.month() as u8, d.day() as u8, 0, 0, 0, 0)
         }
         #[cfg(feature = "chrono")]
         Param::Time(t) => {
@@ -661,34 +674,67 @@ fn to_value(p: &Param<'_>) -> Value {
                 t.hour() as u8,
                 t.minute() as u8,
                 t.second() as u8,
-                t.nanosecond() / 1000,
+                micros(index, p, "TIME", t.nanosecond())?,
             )
         }
         #[cfg(feature = "chrono")]
-        Param::DateTime(t) => datetime_value(t),
+        Param::DateTime(t) => datetime_value(index, p, t)?,
         #[cfg(feature = "chrono")]
-        Param::DateTimeUtc(t) => datetime_value(&t.naive_utc()),
+        Param::DateTimeUtc(t) => datetime_value(index, p, &t.naive_utc())?,
         #[cfg(feature = "uuid")]
         Param::Uuid(u) => Value::Bytes(u.hyphenated().to_string().into_bytes()),
         #[cfg(feature = "json")]
         Param::Json(j) => Value::Bytes(j.to_string().into_bytes()),
         #[cfg(feature = "decimal")]
         Param::Decimal(d) => Value::Bytes(d.to_string().into_bytes()),
-    }
+    })
 }
 
 #[cfg(feature = "chrono")]
-fn datetime_value(t: &chrono::NaiveDateTime) -> Value {
+fn datetime_value(index: usize, p: &Param<'_>, t: &chrono::NaiveDateTime) -> Result<Value> {
     use chrono::{Datelike, Timelike};
-    Value::Date(
-        t.year() as u16,
+    Ok(Value::Date(
+        mysql_year(index, p, "DATETIME", t.year())?,
         t.month() as u8,
         t.day() as u8,
         t.hour() as u8,
         t.minute() as u8,
         t.second() as u8,
-        t.nanosecond() / 1000,
-    )
+        micros(index, p, "DATETIME", t.nanosecond())?,
+    ))
+}
+
+/// The year of a MySQL `DATE` or `DATETIME`: 0 to 9999 (MySQL 8 documents 1000 to 9999 as
+/// supported; both servers store the years before as they are). A `TIMESTAMP` column's
+/// narrower range is the server's to check: it refuses what does not fit (error 1292).
+#[cfg(feature = "chrono")]
+fn mysql_year(index: usize, p: &Param<'_>, sql_type: &str, year: i32) -> Result<u16> {
+    match u16::try_from(year) {
+        Ok(y) if y <= 9999 => Ok(y),
+        _ => Err(Error::Encode {
+            index,
+            rust_type: p.rust_type(),
+            sql_type: sql_type.into(),
+            reason: format!(
+                "year {year} is outside MySQL's range for {sql_type} (years 0000 to 9999)"
+            ),
+        }),
+    }
+}
+
+/// Microseconds of a time of day; a leap second (which chrono keeps as a second's worth of
+/// extra nanoseconds) has no MySQL form.
+#[cfg(feature = "chrono")]
+fn micros(index: usize, p: &Param<'_>, sql_type: &str, nanos: u32) -> Result<u32> {
+    if nanos >= 1_000_000_000 {
+        return Err(Error::Encode {
+            index,
+            rust_type: p.rust_type(),
+            sql_type: sql_type.into(),
+            reason: "a leap second has no MySQL form".into(),
+        });
+    }
+    Ok(nanos / 1000)
 }
 
 /// The name of a result column.

@@ -553,6 +553,20 @@ fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, St
         (Param::Int(v), &Type::OID) => delegate(range(u32::try_from(*v))?, ty, out),
         (Param::Int(v), &Type::FLOAT4) => delegate(*v as f32, ty, out),
         (Param::Int(v), &Type::FLOAT8) => delegate(*v as f64, ty, out),
+        (Param::Int(v), &Type::NUMERIC) => {
+            numeric_from_int(i128::from(*v), out);
+            Ok(IsNull::No)
+        }
+        (Param::UInt(v), &Type::INT2) => delegate(range(i16::try_from(*v))?, ty, out),
+        (Param::UInt(v), &Type::INT4) => delegate(range(i32::try_from(*v))?, ty, out),
+        (Param::UInt(v), &Type::INT8) => delegate(range(i64::try_from(*v))?, ty, out),
+        (Param::UInt(v), &Type::OID) => delegate(range(u32::try_from(*v))?, ty, out),
+        (Param::UInt(v), &Type::FLOAT4) => delegate(*v as f32, ty, out),
+        (Param::UInt(v), &Type::FLOAT8) => delegate(*v as f64, ty, out),
+        (Param::UInt(v), &Type::NUMERIC) => {
+            numeric_from_int(i128::from(*v), out);
+            Ok(IsNull::No)
+        }
         (Param::F32(v), &Type::FLOAT4) => delegate(*v, ty, out),
         (Param::F32(v), &Type::FLOAT8) => delegate(f64::from(*v), ty, out),
         (Param::F64(v), &Type::FLOAT8) => delegate(*v, ty, out),
@@ -572,8 +586,6 @@ fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, St
             Ok(IsNull::No)
         }
         #[cfg(feature = "decimal")]
-        (Param::Int(v), &Type::NUMERIC) => delegate(rust_decimal::Decimal::from(*v), ty, out),
-        #[cfg(feature = "decimal")]
         (Param::F64(v), &Type::NUMERIC) => delegate(
             rust_decimal::Decimal::try_from(*v).map_err(|e| e.to_string())?,
             ty,
@@ -588,17 +600,21 @@ fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, St
         #[cfg(feature = "decimal")]
         (Param::Decimal(d), &Type::NUMERIC) => delegate(*d, ty, out),
         #[cfg(feature = "chrono")]
-        (Param::Date(d), &Type::DATE) => delegate(*d, ty, out),
+        (Param::Date(d), &Type::DATE) => delegate(pg_date(*d)?, ty, out),
         #[cfg(feature = "chrono")]
-        (Param::Time(t), &Type::TIME) => delegate(*t, ty, out),
+        (Param::Time(t), &Type::TIME) => delegate(pg_time(*t)?, ty, out),
         #[cfg(feature = "chrono")]
-        (Param::DateTime(t), &Type::TIMESTAMP) => delegate(*t, ty, out),
+        (Param::DateTime(t), &Type::TIMESTAMP) => delegate(pg_timestamp(*t)?, ty, out),
         #[cfg(feature = "chrono")]
-        (Param::DateTime(t), &Type::TIMESTAMPTZ) => delegate(t.and_utc(), ty, out),
+        (Param::DateTime(t), &Type::TIMESTAMPTZ) => delegate(pg_timestamp(*t)?.and_utc(), ty, out),
         #[cfg(feature = "chrono")]
-        (Param::DateTimeUtc(t), &Type::TIMESTAMPTZ) => delegate(*t, ty, out),
+        (Param::DateTimeUtc(t), &Type::TIMESTAMPTZ) => {
+            delegate(pg_timestamp(t.naive_utc())?.and_utc(), ty, out)
+        }
         #[cfg(feature = "chrono")]
-        (Param::DateTimeUtc(t), &Type::TIMESTAMP) => delegate(t.naive_utc(), ty, out),
+        (Param::DateTimeUtc(t), &Type::TIMESTAMP) => {
+            delegate(pg_timestamp(t.naive_utc())?, ty, out)
+        }
         #[cfg(feature = "uuid")]
         (Param::Uuid(u), &Type::UUID) => delegate(*u, ty, out),
         #[cfg(feature = "uuid")]
@@ -611,6 +627,70 @@ fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, St
         (Param::Untyped(s), _) => encode_untyped(s, ty, out),
         _ => Err("incompatible types".into()),
     }
+}
+
+/// An integer as PostgreSQL's binary `numeric`: base-10000 digits, most significant first.
+fn numeric_from_int(v: i128, out: &mut BytesMut) {
+    let mut digits = [0u16; 10]; // u128::MAX has 39 decimal digits: 10 base-10000 groups
+    let mut n = 0;
+    let mut rest = v.unsigned_abs();
+    while rest > 0 {
+        digits[n] = (rest % 10_000) as u16;
+        rest /= 10_000;
+        n += 1;
+    }
+    // Trailing zero groups are implied by the weight.
+    let weight = n.saturating_sub(1);
+    let zeros = digits[..n].iter().take_while(|&&d| d == 0).count();
+    out.extend_from_slice(&((n - zeros) as u16).to_be_bytes());
+    out.extend_from_slice(&(weight as u16).to_be_bytes());
+    out.extend_from_slice(&(if v < 0 { 0x4000u16 } else { 0 }).to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes()); // display scale: a whole number
+    for d in digits[zeros..n].iter().rev() {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+}
+
+/// PostgreSQL's dates and timestamps begin on 24 November 4714 BC (chrono's year -4713); its
+/// timestamps end in 294276, past chrono's last year, and its dates later still.
+#[cfg(feature = "chrono")]
+fn pg_first_day() -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::from_ymd_opt(-4713, 11, 24).ok_or_else(|| "no first day".to_string())
+}
+
+#[cfg(feature = "chrono")]
+fn pg_date(d: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    if d < pg_first_day()? {
+        return Err(format!(
+            "{d} is outside PostgreSQL's date range (4714-11-24 BC to 5874897-12-31)"
+        ));
+    }
+    Ok(d)
+}
+
+#[cfg(feature = "chrono")]
+fn pg_timestamp(t: chrono::NaiveDateTime) -> Result<chrono::NaiveDateTime, String> {
+    if t.date() < pg_first_day()? {
+        return Err(format!(
+            "{t} is outside PostgreSQL's timestamp range \
+             (4714-11-24 00:00:00 BC to 294276-12-31 23:59:59.999999)"
+        ));
+    }
+    pg_time(t.time())?;
+    Ok(t)
+}
+
+/// A time of day; chrono's leap second (a second's worth of extra nanoseconds) has no
+/// PostgreSQL form.
+#[cfg(feature = "chrono")]
+fn pg_time(t: chrono::NaiveTime) -> Result<chrono::NaiveTime, String> {
+    use chrono::Timelike;
+    if t.nanosecond() >= 1_000_000_000 {
+        return Err(format!(
+            "{t} is a leap second, which PostgreSQL cannot store"
+        ));
+    }
+    Ok(t)
 }
 
 /// Reads text as the parameter's type, as psql reads a literal.

@@ -397,11 +397,20 @@ async fn question_mark_placeholders_and_empty_statements_are_refused(ctx: Ctx) {
     assert_eq!(n, 0, "a refused statement ran");
     for sql in ["", "   ", ";", "-- nothing\n/* at all */"] {
         let err = db.execute(sql, ()).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidStatement(_)), "{sql:?}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidStatement(_)),
+            "{sql:?}: {err:?}"
+        );
         let err = db.fetch_all::<weir::Row, _>(sql, ()).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidStatement(_)), "{sql:?}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidStatement(_)),
+            "{sql:?}: {err:?}"
+        );
         let err = db.execute_script(sql).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidStatement(_)), "{sql:?}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidStatement(_)),
+            "{sql:?}: {err:?}"
+        );
     }
     // Nothing was sent, nothing was left behind: the one connection serves the next call.
     assert_eq!(db.fetch_scalar::<i64, _>("SELECT 1", ()).await.unwrap(), 1);

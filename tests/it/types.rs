@@ -17,6 +17,8 @@ both_backends!(
     hostile_text_is_stored_byte_for_byte,
     untyped_text_binds_to_the_column_type,
     wider_reads_keep_the_value,
+    u64_and_unsigned_values_bind_faithfully,
+    dates_and_times_out_of_range_are_refused_before_sending,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -356,4 +358,185 @@ async fn wider_reads_keep_the_value(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(nulls, (None, None, None, None, None, None));
+}
+
+/// A `u64` binds, and a MySQL `BIGINT UNSIGNED` above `i64::MAX` copied through `Value`
+/// keeps its value (it was bound as NULL). On PostgreSQL it goes into `numeric`, and into a
+/// `bigint` only when it fits: otherwise a typed `Encode` error before sending.
+async fn u64_and_unsigned_values_bind_faithfully(ctx: Ctx) {
+    ctx.db
+        .execute(
+            ctx.sql(
+                "CREATE TABLE u (id INT PRIMARY KEY, n NUMERIC(20, 0), small BIGINT)",
+                "CREATE TABLE u (id INT PRIMARY KEY, n BIGINT UNSIGNED, small BIGINT)",
+            ),
+            (),
+        )
+        .await
+        .unwrap();
+    let big = u64::MAX - 6;
+    ctx.db
+        .execute(
+            "INSERT INTO u (id, n, small) VALUES (1, $1, $2)",
+            (big, 42u64),
+        )
+        .await
+        .unwrap();
+    let (n, small): (u64, u64) = ctx
+        .db
+        .fetch_one("SELECT n, small FROM u WHERE id = 1", ())
+        .await
+        .unwrap();
+    assert_eq!((n, small), (big, 42));
+    // Copied through the dynamic Value, as a tool that knows no schema does.
+    let value: Value = ctx
+        .db
+        .fetch_scalar("SELECT n FROM u WHERE id = 1", ())
+        .await
+        .unwrap();
+    let expected = match ctx.backend {
+        Backend::MySql => Value::UInt(big),
+        Backend::Postgres => Value::Decimal(big.to_string()),
+    };
+    assert_eq!(value, expected);
+    ctx.db
+        .execute("INSERT INTO u (id, n) VALUES (2, $1)", (&value,))
+        .await
+        .unwrap();
+    let copied: u64 = ctx
+        .db
+        .fetch_scalar("SELECT n FROM u WHERE id = 2", ())
+        .await
+        .unwrap();
+    assert_eq!(copied, big, "the value was lost on its way through Value");
+    ctx.db
+        .execute("INSERT INTO u (id, n) VALUES (3, $1)", (Value::UInt(big),))
+        .await
+        .unwrap();
+    let again: u64 = ctx
+        .db
+        .fetch_scalar("SELECT n FROM u WHERE id = 3", ())
+        .await
+        .unwrap();
+    assert_eq!(again, big);
+    // Too large for a signed column: refused, nothing written.
+    let err = ctx
+        .db
+        .execute("INSERT INTO u (id, small) VALUES (4, $1)", (big,))
+        .await
+        .unwrap_err();
+    match ctx.backend {
+        Backend::Postgres => assert!(
+            matches!(&err, Error::Encode { index: 0, rust_type: "u64", sql_type, .. } if sql_type == "int8"),
+            "{err:?}"
+        ),
+        Backend::MySql => assert_eq!(err.code().as_deref(), Some("1264"), "{err:?}"),
+    }
+    let rows: i64 = ctx
+        .db
+        .fetch_scalar("SELECT COUNT(*) FROM u", ())
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+}
+
+/// A date or time the column cannot hold is an `Encode` error naming the parameter and the
+/// range, before anything is sent, on both backends (MariaDB stored a year-10000 timestamp as
+/// `0000-00-00 00:00:00` and `NaiveDateTime::MIN` as year 1). Values at the edges of each
+/// range round-trip.
+async fn dates_and_times_out_of_range_are_refused_before_sending(ctx: Ctx) {
+    ctx.db
+        .execute(
+            ctx.sql(
+                "CREATE TABLE d (id INT PRIMARY KEY, d DATE, dt TIMESTAMP, dtz TIMESTAMPTZ, tm TIME)",
+                "CREATE TABLE d (id INT PRIMARY KEY, d DATE, dt DATETIME(6), dtz DATETIME(6), tm TIME(6))",
+            ),
+            (),
+        )
+        .await
+        .unwrap();
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let year_10000 = date(10000, 1, 1).and_hms_opt(0, 0, 0).unwrap();
+    let leap = NaiveTime::from_hms_nano_opt(23, 59, 59, 1_500_000_000).unwrap();
+    let mut refused: Vec<(&str, Error)> = Vec::new();
+    let sql = "INSERT INTO d (id, d, dt, dtz, tm) VALUES (1, $1, $2, $3, $4)";
+    let ok_date = date(2024, 1, 31);
+    let ok_dt = ok_date.and_hms_opt(12, 0, 0).unwrap();
+    let ok_tm = NaiveTime::from_hms_opt(1, 2, 3).unwrap();
+    let err = |r: weir::Result<u64>| r.unwrap_err();
+    refused.push((
+        "NaiveDate::MIN",
+        err(ctx
+            .db
+            .execute(sql, (NaiveDate::MIN, ok_dt, ok_dt.and_utc(), ok_tm))
+            .await),
+    ));
+    refused.push((
+        "NaiveDateTime::MIN",
+        err(ctx
+            .db
+            .execute(sql, (ok_date, NaiveDateTime::MIN, ok_dt.and_utc(), ok_tm))
+            .await),
+    ));
+    refused.push((
+        "DateTime<Utc>::MIN_UTC",
+        err(ctx
+            .db
+            .execute(sql, (ok_date, ok_dt, DateTime::<Utc>::MIN_UTC, ok_tm))
+            .await),
+    ));
+    refused.push((
+        "leap second",
+        err(ctx
+            .db
+            .execute(sql, (ok_date, ok_dt, ok_dt.and_utc(), leap))
+            .await),
+    ));
+    if ctx.backend == Backend::MySql {
+        refused.push((
+            "year 10000",
+            err(ctx
+                .db
+                .execute(sql, (ok_date, year_10000, ok_dt.and_utc(), ok_tm))
+                .await),
+        ));
+        refused.push((
+            "date year 10000",
+            err(ctx
+                .db
+                .execute(sql, (date(10000, 1, 1), ok_dt, ok_dt.and_utc(), ok_tm))
+                .await),
+        ));
+    }
+    for (what, e) in &refused {
+        assert!(matches!(e, Error::Encode { .. }), "{what}: {e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains("range") || text.contains("leap"),
+            "{what}: {text}"
+        );
+    }
+    let count: i64 = ctx
+        .db
+        .fetch_scalar("SELECT COUNT(*) FROM d", ())
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "a refused value was written");
+    // The edges round-trip.
+    let (first, last) = match ctx.backend {
+        Backend::Postgres => (date(-4713, 11, 24), date(262_142, 12, 31)),
+        Backend::MySql => (date(0, 1, 1), date(9999, 12, 31)),
+    };
+    let last_dt = last.and_hms_micro_opt(23, 59, 59, 999_999).unwrap();
+    let first_dt = first.and_hms_opt(0, 0, 0).unwrap();
+    ctx.db
+        .execute(sql, (first, first_dt, last_dt.and_utc(), ok_tm))
+        .await
+        .unwrap();
+    let back: (NaiveDate, NaiveDateTime, DateTime<Utc>) = ctx
+        .db
+        .fetch_one("SELECT d, dt, dtz FROM d WHERE id = 1", ())
+        .await
+        .unwrap();
+    assert_eq!(back, (first, first_dt, last_dt.and_utc()));
 }
