@@ -520,6 +520,10 @@ impl Database {
     pub async fn close(&self, grace: Duration) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.limits().close();
+        // Callers waiting for a connection or a session slot get PoolClosed now, idle
+        // connections close now, and checked-out ones close as they come back.
+        self.shared.pool.close();
+        self.shared.pool.manager().slots.close();
         let started = Instant::now();
         while self.status().in_use > 0 && started.elapsed() < grace {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -537,7 +541,6 @@ impl Database {
             }))
             .await;
         }
-        self.shared.pool.close();
         // Sessions close in the background and give their slots back once the server let
         // them go: wait for that too, so that a closed pool has left nothing on the server.
         let manager = self.shared.pool.manager();
@@ -570,18 +573,32 @@ impl Database {
             create: Some(waited),
             recycle: None,
         };
+        // A checkout that finds a free connection completes without waiting; taking a unit of
+        // the task's budget here, as tokio's own semaphores do, makes a task that takes and
+        // returns connections in a loop yield now and then instead of starving its thread.
+        tokio::task::coop::consume_budget().await;
         match self.shared.pool.timeout_get(&at_once).await {
-            Ok(obj) => return Ok(Lease::new(obj)),
+            Ok(obj) => return self.unless_closed(obj),
             Err(PoolError::Timeout(TimeoutType::Wait)) => {} // all busy: wait, bounded, below
             Err(PoolError::Timeout(TimeoutType::Create)) => return Err(self.timeout_error()),
             Err(e) => return Err(self.pool_error(e)),
         }
         // This bounds every phase at once: waiting for a slot, connecting, the idle check.
         match tokio::time::timeout(waited, self.shared.pool.get()).await {
-            Ok(Ok(obj)) => Ok(Lease::new(obj)),
+            Ok(Ok(obj)) => self.unless_closed(obj),
             Ok(Err(e)) => Err(self.pool_error(e)),
             Err(_) => Err(self.timeout_error()),
         }
+    }
+
+    /// The lease of `obj`, unless the pool closed while it was being opened: a connection
+    /// that took its time to open must not run a caller's statement after `close`.
+    fn unless_closed(&self, obj: managed::Object<Manager>) -> Result<Lease> {
+        let lease = Lease::new(obj);
+        if self.is_closed() {
+            return Err(Error::PoolClosed);
+        }
+        Ok(lease)
     }
 
     fn timeout_error(&self) -> Error {

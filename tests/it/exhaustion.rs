@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use weir::{Error, Executor, Lane};
+use weir::{Database, Error, Executor, Lane};
 
 use crate::both_backends;
 use crate::common::{eventually, Ctx};
@@ -12,6 +12,7 @@ use crate::health::{assert_pool_healthy, watch};
 both_backends!(
     holder_of_every_connection_asking_for_more_times_out_typed,
     waiters_are_served_in_arrival_order,
+    tasks_looping_on_checkouts_let_each_other_and_their_timers_run,
 );
 
 /// A task holding all 3 connections that asks for a fourth, by `acquire`, by `begin` and by a
@@ -174,4 +175,63 @@ async fn waiters_are_served_in_arrival_order(ctx: Ctx) {
         );
     }
     assert_pool_healthy(&ctx, &pool).await;
+}
+
+/// 64 tasks that take and return a connection in a loop with nothing else to await, each for
+/// 1 s under `tokio::time::timeout`, on a pool of 16 and 2 worker threads: every task gets
+/// connections and every timer fires, within seconds. (A checkout that found a free connection
+/// never yielded: two tasks spun on the two threads for minutes and no timer ever fired.)
+async fn tasks_looping_on_checkouts_let_each_other_and_their_timers_run(ctx: Ctx) {
+    let config = ctx.config.clone().with_max_size(16);
+    let (done, outcome) = std::sync::mpsc::channel();
+    // A runtime of its own: if the tasks starve its threads, this test's thread still waits
+    // out its bound and fails.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let counts = runtime.block_on(async move {
+            let db = Database::connect_with(config).await.unwrap();
+            let tasks: Vec<_> = (0..64)
+                .map(|_| {
+                    let db = db.clone();
+                    tokio::spawn(async move {
+                        let mut checkouts = 0u64;
+                        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                            loop {
+                                drop(db.acquire().await.unwrap());
+                                checkouts += 1;
+                            }
+                        })
+                        .await;
+                        checkouts
+                    })
+                })
+                .collect();
+            let mut counts = Vec::new();
+            for task in tasks {
+                counts.push(task.await.unwrap());
+            }
+            db.close(Duration::from_secs(1)).await;
+            counts
+        });
+        let _ = done.send(counts);
+    });
+    let started = Instant::now();
+    let counts = outcome
+        .recv_timeout(Duration::from_secs(30))
+        .expect("64 tasks looping on checkouts starved their runtime: no timer fired in 30 s");
+    let idle = counts.iter().filter(|&&n| n == 0).count();
+    assert_eq!(
+        idle, 0,
+        "{idle} of 64 tasks never got a connection: {counts:?}"
+    );
+    eprintln!(
+        "{}: 64 looping tasks done in {:?}, {} checkouts",
+        ctx.backend,
+        started.elapsed(),
+        counts.iter().sum::<u64>()
+    );
 }

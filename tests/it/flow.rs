@@ -23,6 +23,7 @@ both_backends!(
     commit_on_a_dead_connection_is_outcome_unknown,
     refused_connects_are_retried_then_reported,
     close_cancels_what_outlives_the_grace_period,
+    close_refuses_waiters_at_once_and_returns_soon_after_its_grace,
     timeout_storm_never_lists_more_sessions_than_the_pool_max,
 );
 
@@ -491,6 +492,76 @@ async fn close_cancels_what_outlives_the_grace_period(ctx: Ctx) {
         db.execute("SELECT 1", ()).await,
         Err(Error::PoolClosed)
     ));
+}
+
+/// Callers already waiting for a connection when `close` is called get `PoolClosed` at once
+/// (they ran later, after the grace, on fresh connections); the statements still running when
+/// the grace ends are cancelled and fail; `close` returns soon after its grace, with nothing
+/// of the pool left on the server.
+async fn close_refuses_waiters_at_once_and_returns_soon_after_its_grace(ctx: Ctx) {
+    let db = ctx
+        .pool(|c| {
+            c.with_max_size(2)
+                .with_acquire_timeout(Duration::from_secs(30))
+        })
+        .await;
+    let sql = sleep_sql(&ctx, 5.0, "weir-close-q");
+    let runners: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, sql) = (db.clone(), sql.clone());
+            tokio::spawn(async move { db.execute(&sql, ()).await })
+        })
+        .collect();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            ctx.running("weir-close-q").await == 2
+        })
+        .await,
+        "the sleeps never started"
+    );
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let r = db.fetch_scalar::<i64, _>("SELECT 1", ()).await;
+                (r, Instant::now())
+            })
+        })
+        .collect();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            db.status().waiting >= 4
+        })
+        .await,
+        "the waiters never queued: {:?}",
+        db.status()
+    );
+    let grace = Duration::from_millis(500);
+    let started = Instant::now();
+    db.close(grace).await;
+    let took = started.elapsed();
+    eprintln!("{}: close({grace:?}) took {took:?}", ctx.backend);
+    for w in waiters {
+        let (r, at) = w.await.unwrap();
+        assert!(matches!(r, Err(Error::PoolClosed)), "a waiter got {r:?}");
+        let after = at.saturating_duration_since(started);
+        assert!(
+            after < Duration::from_millis(250),
+            "a waiter was refused after {after:?}"
+        );
+    }
+    for r in runners {
+        let r = r.await.unwrap();
+        assert!(
+            r.is_err(),
+            "a statement that outlived the grace succeeded: {r:?}"
+        );
+    }
+    assert!(
+        took >= grace && took < grace + Duration::from_millis(1500),
+        "close took {took:?} for a grace of {grace:?}"
+    );
+    assert_eq!(ctx.running("weir-close-q").await, 0);
 }
 
 /// Four callers on a pool of 4 for 4 s, their statements cut off by 5-15 ms deadlines or their
