@@ -9,7 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::hook::SessionRef;
 use crate::limit::Lane;
 use crate::retry::RetryPolicy;

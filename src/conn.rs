@@ -14,7 +14,8 @@ use tokio::sync::Mutex;
 
 use crate::backend::{Canceller, RawConn, Rows};
 use crate::dialect::{is_blank, may_change_session};
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::executor::CopyRows;
 use crate::limit::{LaneState, Permits};
 use crate::pool::Manager;
@@ -452,7 +453,7 @@ pub(crate) fn spawn_cancel(canceller: Arc<Canceller>, timeout: Duration) {
 /// statement weir did not see fail.
 fn is_in_failed_transaction(e: &Error) -> bool {
     e.as_database_error()
-        .is_some_and(|db| db.backend == Backend::Postgres && db.sqlstate == "25P02")
+        .is_some_and(|db| db.kind() == crate::error::DatabaseErrorKind::InFailedTransaction)
 }
 
 pub(crate) fn savepoint_name(depth: u32) -> String {

@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 
 /// SQL rewritten from `$n` to `?` placeholders.
 #[derive(Debug, PartialEq, Eq)]

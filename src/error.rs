@@ -1,31 +1,16 @@
 //! The one error type of weir, and the predicates services branch on.
 //!
-//! Server errors are classified once, in each backend's adapter, into the same variants on both
-//! backends: a duplicate key is [`Error::UniqueViolation`] on PostgreSQL and on MariaDB alike.
+//! Server errors are classified once, in each backend's adapter (which holds that backend's
+//! table of codes), into the same variants and [`DatabaseErrorKind`]s on both backends: a
+//! duplicate key is [`Error::UniqueViolation`] on PostgreSQL and on MariaDB alike.
 
 use std::fmt;
 use std::time::Duration;
 
+use crate::engine::Backend;
+
 /// Shorthand for `Result<T, weir::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Which backend an error or a value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// PostgreSQL, through tokio-postgres.
-    Postgres,
-    /// MySQL or MariaDB, through mysql_async.
-    MySql,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Postgres => "PostgreSQL",
-            Backend::MySql => "MySQL",
-        })
-    }
-}
 
 /// Everything that can go wrong in weir.
 ///
@@ -277,6 +262,8 @@ pub struct DatabaseError {
     pub message: String,
     /// Constraint or key name, where the server gives one.
     pub constraint: Option<String>,
+    /// What it means on any backend; set by the adapter that read the code.
+    kind: DatabaseErrorKind,
 }
 
 impl fmt::Display for DatabaseError {
@@ -316,56 +303,41 @@ pub enum DatabaseErrorKind {
     Cancelled,
     /// SQL syntax error or access to an unknown object.
     Syntax,
+    /// The transaction was already aborted by an earlier error (PostgreSQL's 25P02): only a
+    /// rollback is accepted.
+    InFailedTransaction,
     /// Anything else.
     Other,
 }
 
 impl DatabaseError {
+    /// A server error as an adapter classified it.
+    pub(crate) fn new(
+        backend: Backend,
+        sqlstate: String,
+        number: Option<u16>,
+        message: String,
+        constraint: Option<String>,
+        kind: DatabaseErrorKind,
+    ) -> Self {
+        DatabaseError {
+            backend,
+            sqlstate,
+            number,
+            message,
+            constraint,
+            kind,
+        }
+    }
+
     /// The backend-neutral kind of this error.
     pub fn kind(&self) -> DatabaseErrorKind {
-        match self.number {
-            Some(n) => match n {
-                1062 | 1586 => DatabaseErrorKind::UniqueViolation,
-                1216 | 1217 | 1451 | 1452 => DatabaseErrorKind::ForeignKeyViolation,
-                1048 | 1364 => DatabaseErrorKind::NotNullViolation,
-                3819 | 4025 => DatabaseErrorKind::CheckViolation,
-                1213 => DatabaseErrorKind::Deadlock,
-                1205 => DatabaseErrorKind::LockTimeout,
-                1317 | 1969 | 3024 => DatabaseErrorKind::Cancelled,
-                1064 | 1146 | 1054 | 1049 => DatabaseErrorKind::Syntax,
-                _ => DatabaseErrorKind::Other,
-            },
-            None => match self.sqlstate.as_str() {
-                "23505" => DatabaseErrorKind::UniqueViolation,
-                "23503" => DatabaseErrorKind::ForeignKeyViolation,
-                "23502" => DatabaseErrorKind::NotNullViolation,
-                "23514" => DatabaseErrorKind::CheckViolation,
-                "40001" => DatabaseErrorKind::SerializationFailure,
-                "40P01" => DatabaseErrorKind::Deadlock,
-                "55P03" => DatabaseErrorKind::LockTimeout,
-                "57014" => DatabaseErrorKind::Cancelled,
-                s if s.starts_with("42") => DatabaseErrorKind::Syntax,
-                _ => DatabaseErrorKind::Other,
-            },
-        }
+        self.kind
     }
 
-    /// Whether the server ended the session with this error (killed by an administrator,
-    /// shutting down): the connection is gone, whatever the error says. MySQL's codes only:
-    /// PostgreSQL marks such errors FATAL, which its adapter maps before they get here.
-    fn ends_session(&self) -> bool {
-        // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED.
-        matches!(self.number, Some(1053 | 1927))
-    }
-
-    /// Wraps this error in the [`Error`] variant its kind calls for; an error that ends the
-    /// session is [`Error::ConnectionLost`], so that the connection is discarded and a commit
-    /// it interrupted reports an unknown outcome.
+    /// Wraps this error in the [`Error`] variant its kind calls for.
     pub(crate) fn into_error(self) -> Error {
-        if self.ends_session() {
-            return Error::ConnectionLost(self.to_string());
-        }
-        match self.kind() {
+        match self.kind {
             DatabaseErrorKind::UniqueViolation => Error::UniqueViolation(Box::new(self)),
             DatabaseErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation(Box::new(self)),
             _ => Error::Database(Box::new(self)),

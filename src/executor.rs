@@ -16,7 +16,8 @@ use tokio::sync::MutexGuard;
 use tracing::Instrument;
 
 use crate::conn::{Conn, Connection, Lease, StreamEnd};
-use crate::error::{Backend, CallPhase, Result};
+use crate::engine::Backend;
+use crate::error::{CallPhase, Result};
 use crate::limit::{with_deadline, CallRecord, LaneState, PhaseCell};
 use crate::pool::Database;
 use crate::row::{ColumnMap, FromRow};

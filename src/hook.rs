@@ -1,7 +1,8 @@
 //! What an [`after_connect`](crate::DatabaseConfig::after_connect) hook may do with a new session.
 
 use crate::conn::Conn;
-use crate::error::{Backend, Result};
+use crate::engine::Backend;
+use crate::error::Result;
 use crate::row::FromRow;
 use crate::types::Params;
 

@@ -104,6 +104,7 @@ mod backend;
 pub mod config;
 mod conn;
 pub mod dialect;
+mod engine;
 pub mod error;
 pub mod executor;
 mod hook;
@@ -126,9 +127,8 @@ pub mod types;
 pub use config::{CheckoutOrder, DatabaseConfig, HookFuture, SslMode};
 pub use conn::Connection;
 pub use dialect::quote_identifier;
-pub use error::{
-    Backend, CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result,
-};
+pub use engine::Backend;
+pub use error::{CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
 pub use executor::{Executor, Scoped};
 pub use hook::SessionRef;
 pub use limit::Lane;

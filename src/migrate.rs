@@ -54,7 +54,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::conn::Connection;
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::pool::Database;
 

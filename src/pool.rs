@@ -16,7 +16,8 @@ use deadpool::managed::{
 use crate::backend::{Canceller, Connector};
 use crate::config::{AfterConnect, CheckoutOrder, DatabaseConfig};
 use crate::conn::{Conn, Connection, Lease};
-use crate::error::{Backend, CallPhase, Error, Result};
+use crate::engine::Backend;
+use crate::error::{CallPhase, Error, Result};
 use crate::executor::CallScope;
 use crate::hook::SessionRef;
 use crate::limit::{with_deadline, LaneState, Limits};

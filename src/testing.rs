@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::config::DatabaseConfig;
 use crate::dialect::quote_identifier;
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::pool::Database;
 
@@ -170,7 +171,8 @@ mod containers {
     use tokio::sync::OnceCell;
 
     use crate::config::DatabaseConfig;
-    use crate::error::{Backend, Error, Result};
+    use crate::engine::Backend;
+    use crate::error::{Error, Result};
 
     static PG: OnceCell<ContainerAsync<testcontainers_modules::postgres::Postgres>> =
         OnceCell::const_new();

@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::conn::Lease;
-use crate::error::{Backend, CallPhase, Error, Result};
+use crate::engine::Backend;
+use crate::error::{CallPhase, Error, Result};
 use crate::limit::{with_deadline, LaneState, PhaseCell};
 
 /// Transaction isolation level.

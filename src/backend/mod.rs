@@ -18,7 +18,8 @@ use std::pin::Pin;
 use futures_core::Stream;
 
 use crate::config::DatabaseConfig;
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::executor::CopyRows;
 use crate::row::{Row, RowInner};
 #[cfg(feature = "mysql")]

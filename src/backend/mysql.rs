@@ -14,7 +14,8 @@ use mysql_async::{BinaryProtocol, Column, Conn, Opts, OptsBuilder, Value};
 use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
 use crate::dialect::RewriteCache;
-use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
+use crate::engine::Backend;
+use crate::error::{ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
 use crate::types::{Cell, Param};
 
 /// Opens MySQL/MariaDB connections for the pool.
@@ -911,17 +912,38 @@ fn constraint_name(code: u16, message: &str) -> Option<String> {
     }
 }
 
+/// What a MySQL/MariaDB error number means on any backend.
+fn kind_of(number: u16) -> DatabaseErrorKind {
+    match number {
+        1062 | 1586 => DatabaseErrorKind::UniqueViolation,
+        1216 | 1217 | 1451 | 1452 => DatabaseErrorKind::ForeignKeyViolation,
+        1048 | 1364 => DatabaseErrorKind::NotNullViolation,
+        3819 | 4025 => DatabaseErrorKind::CheckViolation,
+        1213 => DatabaseErrorKind::Deadlock,
+        1205 => DatabaseErrorKind::LockTimeout,
+        1317 | 1969 | 3024 => DatabaseErrorKind::Cancelled,
+        1064 | 1146 | 1054 | 1049 => DatabaseErrorKind::Syntax,
+        _ => DatabaseErrorKind::Other,
+    }
+}
+
 /// Classifies an error from a statement on an open connection.
 pub(crate) fn map_error(e: mysql_async::Error) -> Error {
     use mysql_async::{DriverError, Error as E};
     match e {
-        E::Server(s) => DatabaseError {
-            backend: Backend::MySql,
-            constraint: constraint_name(s.code, &s.message),
-            sqlstate: s.state,
-            number: Some(s.code),
-            message: s.message,
+        // The server ended the session (shutting down, killed by an administrator): the
+        // connection is gone, and a commit it interrupted has an unknown outcome.
+        E::Server(s) if matches!(s.code, 1053 | 1927) => {
+            Error::ConnectionLost(format!("ERROR {} ({}): {}", s.code, s.state, s.message))
         }
+        E::Server(s) => DatabaseError::new(
+            Backend::MySql,
+            s.state,
+            Some(s.code),
+            s.message.clone(),
+            constraint_name(s.code, &s.message),
+            kind_of(s.code),
+        )
         .into_error(),
         E::Driver(DriverError::StmtParamsMismatch { required, supplied }) => Error::ParamCount {
             expected: usize::from(required),

@@ -15,7 +15,8 @@ use tokio_postgres::{CancelToken, NoTls, RowStream};
 use super::pg_socket::{Endpoint, PgSocket};
 use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
-use crate::error::{Backend, ConnectErrorKind, DatabaseError, Error, Result};
+use crate::engine::Backend;
+use crate::error::{ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
 use crate::executor::CopyRows;
 use crate::types::{Cell, Decode, Param};
 
@@ -183,7 +184,7 @@ impl PgConnector {
         for channel in channels {
             sql.push_str("LISTEN ");
             sql.push_str(&crate::dialect::quote_identifier(
-                crate::Backend::Postgres,
+                crate::engine::Backend::Postgres,
                 channel,
             )?);
             sql.push(';');
@@ -920,13 +921,15 @@ pub(crate) fn map_error(e: &tokio_postgres::Error) -> Error {
         if matches!(db.severity(), "FATAL" | "PANIC") {
             return Error::ConnectionLost(format!("{} ({})", db.message(), db.code().code()));
         }
-        return DatabaseError {
-            backend: Backend::Postgres,
-            sqlstate: db.code().code().to_owned(),
-            number: None,
-            message: db.message().to_owned(),
-            constraint: db.constraint().map(str::to_owned),
-        }
+        let code = db.code().code();
+        return DatabaseError::new(
+            Backend::Postgres,
+            code.to_owned(),
+            None,
+            db.message().to_owned(),
+            db.constraint().map(str::to_owned),
+            kind_of(code),
+        )
         .into_error();
     }
     if let Some(f) = e.source().and_then(|s| s.downcast_ref::<EncodeFailure>()) {
@@ -941,6 +944,23 @@ pub(crate) fn map_error(e: &tokio_postgres::Error) -> Error {
         return Error::ConnectionLost(e.to_string());
     }
     Error::Driver(e.to_string())
+}
+
+/// What a SQLSTATE means on any backend.
+fn kind_of(sqlstate: &str) -> DatabaseErrorKind {
+    match sqlstate {
+        "23505" => DatabaseErrorKind::UniqueViolation,
+        "23503" => DatabaseErrorKind::ForeignKeyViolation,
+        "23502" => DatabaseErrorKind::NotNullViolation,
+        "23514" => DatabaseErrorKind::CheckViolation,
+        "40001" => DatabaseErrorKind::SerializationFailure,
+        "40P01" => DatabaseErrorKind::Deadlock,
+        "55P03" => DatabaseErrorKind::LockTimeout,
+        "57014" => DatabaseErrorKind::Cancelled,
+        "25P02" => DatabaseErrorKind::InFailedTransaction,
+        s if s.starts_with("42") => DatabaseErrorKind::Syntax,
+        _ => DatabaseErrorKind::Other,
+    }
 }
 
 /// Classifies an error from opening a connection.

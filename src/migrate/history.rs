@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use super::{hex, Migration, HISTORY_TABLE};
 use crate::dialect::quote_identifier;
-use crate::error::{Backend, Result};
+use crate::engine::Backend;
+use crate::error::Result;
 use crate::executor::Executor;
 
 /// One row of the history table.

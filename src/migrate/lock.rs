@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::{checksum, hex, HISTORY_TABLE, PG_LOCK_KEY};
 use crate::conn::Connection;
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::executor::Executor;
 
 /// The session lock that serializes runs on one database.

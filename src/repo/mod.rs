@@ -66,7 +66,8 @@ mod sql;
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::executor::{CopyRows, Executor};
 use crate::row::FromRow;
 use crate::types::{Decode, Encode, Param};

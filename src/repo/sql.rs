@@ -2,7 +2,8 @@
 //! `$n` (or `?` in MySQL bulk inserts), key lists padded to a few statement shapes.
 
 use crate::dialect::quote_identifier;
-use crate::error::{Backend, Error, Result};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
 use crate::types::Param;
 
 use super::filter::{Arg, Filter, Node, Order};
