@@ -13,13 +13,13 @@ use deadpool::managed::Object;
 use tokio::sync::Mutex;
 
 use crate::backend::{Canceller, RawConn, Rows};
-use crate::dialect::{is_blank, may_change_session};
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::executor::CopyRows;
 use crate::limit::{LaneState, Permits};
 use crate::pool::Manager;
 use crate::row::{ColumnMap, FromRow};
+use crate::sql::{is_blank, may_change_session};
 use crate::tx::{Transaction, TxOptions};
 use crate::types::{Decode, Param};
 
@@ -92,7 +92,7 @@ impl Conn {
     /// Marks the session busy for a statement of the caller's.
     fn start_user(&mut self, sql: &str) -> Result<InFlight> {
         self.refuse_if_failed()?;
-        let changes_session = may_change_session(sql)?;
+        let changes_session = may_change_session(self.backend(), sql)?;
         let guard = self.start()?;
         self.session_changed |= changes_session;
         Ok(guard)

@@ -22,7 +22,8 @@
 //!   filters, keyset or offset pages, insert returning the key, insert_many (binary COPY on
 //!   PostgreSQL, multi-row INSERTs on MySQL), update with optimistic locking, delete, upsert,
 //!   on either backend.
-//! - [`dialect`]: `$n` placeholders rewritten for MySQL; identifier quoting per backend.
+//! - `sql`: the one lexer of both dialects: `$n` placeholders rewritten for MySQL, the session
+//!   scan, scripts split into statements ([`split_script`]), identifier quoting.
 //! - [`error`]: the one [`Error`] type and the predicates services branch on.
 //! - `backend/postgres`, `backend/mysql`: the driver adapters, the only code that names a
 //!   driver type. They do I/O and classify errors; they make no policy decision.
@@ -103,7 +104,6 @@ compile_error!("weir needs at least one backend feature: `postgres` or `mysql`")
 mod backend;
 pub mod config;
 mod conn;
-pub mod dialect;
 mod engine;
 pub mod error;
 pub mod executor;
@@ -115,6 +115,7 @@ pub mod pool;
 pub mod repo;
 pub mod retry;
 pub mod row;
+mod sql;
 pub mod stats;
 #[cfg(feature = "postgres")]
 mod stream;
@@ -126,7 +127,6 @@ pub mod types;
 
 pub use config::{CheckoutOrder, DatabaseConfig, HookFuture, SslMode};
 pub use conn::Connection;
-pub use dialect::quote_identifier;
 pub use engine::Backend;
 pub use error::{CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
 pub use executor::{Executor, Scoped};
@@ -137,6 +137,7 @@ pub use pool::{BoxFuture, Database, PoolStatus};
 pub use repo::{Entity, Filter, Order, Page, Query, Repo};
 pub use retry::RetryPolicy;
 pub use row::{Column, ColumnIndex, FromRow, Row};
+pub use sql::{quote_identifier, split_script, ScriptStatement};
 pub use stats::{LaneSnapshot, Stats};
 pub use tx::{AccessMode, IsolationLevel, Transaction, TxOptions};
 pub use types::{Decode, Encode, Param, Params, Value};

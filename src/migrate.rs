@@ -538,7 +538,7 @@ fn in_transaction(backend: Backend, script: &str) -> bool {
 
 async fn run_script(on: &impl Executor, script: &str) -> Result<()> {
     // A migration of comments only has nothing to run (and an empty script is an error).
-    if crate::dialect::is_blank(on.backend(), script) {
+    if crate::sql::is_blank(on.backend(), script) {
         return Ok(());
     }
     on.with_timeout(NO_DEADLINE).execute_script(script).await

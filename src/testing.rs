@@ -9,11 +9,11 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::config::DatabaseConfig;
-use crate::dialect::quote_identifier;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::pool::Database;
+use crate::sql::quote_identifier;
 
 /// The environment variable naming the test server for `backend`.
 pub fn env_var(backend: Backend) -> &'static str {

@@ -13,9 +13,9 @@ use mysql_async::{BinaryProtocol, Column, Conn, Opts, OptsBuilder, Value};
 
 use super::Slot;
 use crate::config::{DatabaseConfig, SslMode};
-use crate::dialect::RewriteCache;
 use crate::engine::Backend;
 use crate::error::{ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
+use crate::sql::RewriteCache;
 use crate::types::{Cell, Param};
 
 /// Opens MySQL/MariaDB connections for the pool.
@@ -195,7 +195,7 @@ struct Bound<'s> {
 /// The caller's SQL when it had no `$n`, else the cached rewrite: no copy either way.
 enum SqlText<'s> {
     Original(&'s str),
-    Rewritten(Arc<crate::dialect::Rewritten>),
+    Rewritten(Arc<crate::sql::Rewritten>),
 }
 
 impl SqlText<'_> {

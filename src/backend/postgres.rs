@@ -183,7 +183,7 @@ impl PgConnector {
         let mut sql = String::new();
         for channel in channels {
             sql.push_str("LISTEN ");
-            sql.push_str(&crate::dialect::quote_identifier(
+            sql.push_str(&crate::sql::quote_identifier(
                 crate::engine::Backend::Postgres,
                 channel,
             )?);
@@ -251,7 +251,7 @@ impl PgConn {
             // A placeholder past $65535 overflows the protocol's 16-bit parameter count: the
             // driver cannot read the server's reply and drops the connection. Name the cause.
             Err(e) if e.as_db_error().is_none() => {
-                crate::dialect::rewrite_placeholders(sql, false)?;
+                crate::sql::rewrite_placeholders(sql, false)?;
                 return Err(map_error(&e));
             }
             Err(e) => return Err(map_error(&e)),

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::{hex, Migration, HISTORY_TABLE};
-use crate::dialect::quote_identifier;
 use crate::engine::Backend;
 use crate::error::Result;
 use crate::executor::Executor;
+use crate::sql::quote_identifier;
 
 /// One row of the history table.
 pub(super) struct Applied {

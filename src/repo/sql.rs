@@ -1,9 +1,9 @@
 //! SQL text for the repository: identifiers checked and quoted per backend, values bound as
 //! `$n` (or `?` in MySQL bulk inserts), key lists padded to a few statement shapes.
 
-use crate::dialect::quote_identifier;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
+use crate::sql::quote_identifier;
 use crate::types::Param;
 
 use super::filter::{Arg, Filter, Node, Order};
