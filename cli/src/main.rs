@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 database error, 2 usage or configuration error, 3 timeout, 130
 //! interrupted (Ctrl-C). Errors are one line on stderr: `error: ...`.
 
+mod failure;
 mod migrate;
 mod output;
 mod split;
@@ -18,13 +19,9 @@ use clap::{Args, Parser, Subcommand};
 use futures_util::StreamExt;
 use weir::{Backend, Connection, Database, DatabaseConfig, Error, Executor, Param, Row, SslMode};
 
+use crate::failure::{fail, one_line, output_error, Failure, EXIT_INTERRUPTED, EXIT_TIMEOUT};
 use crate::output::{Format, RowWriter};
 use crate::split::{split, Dialect};
-
-const EXIT_DATABASE: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-const EXIT_TIMEOUT: u8 = 3;
-const EXIT_INTERRUPTED: u8 = 130;
 
 /// How long to wait, after giving up on a statement, for the server to confirm it stopped.
 const CANCEL_GRACE: Duration = Duration::from_secs(3);
@@ -130,62 +127,6 @@ struct PingArgs {
     samples: u32,
 }
 
-/// Why the command failed: the exit code and the one line to print.
-#[derive(Debug)]
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            code: EXIT_USAGE,
-            message: message.into(),
-        }
-    }
-
-    fn context(self, what: &str) -> Self {
-        Failure {
-            code: self.code,
-            message: format!("{what}: {}", self.message),
-        }
-    }
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        let code = match &e {
-            Error::Config(_) | Error::ParamCount { .. } => EXIT_USAGE,
-            // An unreachable server is a connection failure, not a slow statement.
-            Error::Unreachable { .. } => EXIT_DATABASE,
-            e if e.is_timeout() || is_statement_timeout(e) => EXIT_TIMEOUT,
-            _ => EXIT_DATABASE,
-        };
-        Failure {
-            code,
-            message: e.to_string(),
-        }
-    }
-}
-
-/// The server stopped the statement at a limit of its own (`max_statement_time` set in the
-/// server's configuration, say).
-fn is_statement_timeout(e: &Error) -> bool {
-    e.as_database_error().is_some_and(|d| match d.number {
-        // MariaDB max_statement_time; MySQL max_execution_time.
-        Some(n) => n == 1969 || n == 3024,
-        None => d.sqlstate == "57014" && d.message.contains("statement timeout"),
-    })
-}
-
-fn output_error(e: io::Error) -> Failure {
-    Failure {
-        code: EXIT_DATABASE,
-        message: format!("writing output: {e}"),
-    }
-}
-
 fn main() -> ExitCode {
     // A bug must still end in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
@@ -211,20 +152,6 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => fail(&f),
     }
-}
-
-fn fail(f: &Failure) -> ExitCode {
-    let _ = writeln!(io::stderr(), "error: {}", one_line(&f.message));
-    ExitCode::from(f.code)
-}
-
-/// Server messages may span lines (MySQL quotes the SQL near an error): keep errors to one.
-fn one_line(s: &str) -> String {
-    s.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -735,14 +662,6 @@ mod tests {
                 Param::Untyped("null"),
                 Param::Untyped("x")
             ]
-        );
-    }
-
-    #[test]
-    fn errors_are_one_line() {
-        assert_eq!(
-            one_line("near 'x\n  y' at line 2\n"),
-            "near 'x y' at line 2"
         );
     }
 
