@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 database error, 2 usage or configuration error, 3 timeout, 130
 //! interrupted (Ctrl-C). Errors are one line on stderr: `error: ...`.
 
+mod args;
 mod failure;
 mod migrate;
 mod output;
@@ -17,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use futures_util::StreamExt;
-use weir::{Backend, Connection, Database, DatabaseConfig, Error, Executor, Param, Row, SslMode};
+use weir::{Backend, Connection, Database, DatabaseConfig, Error, Executor, Row, SslMode};
 
+use crate::args::{bind, human, parse_timeout, ParamArgs};
 use crate::failure::{fail, one_line, output_error, Failure, EXIT_INTERRUPTED, EXIT_TIMEOUT};
 use crate::output::{Format, RowWriter};
 use crate::split::{split, Dialect};
@@ -108,19 +110,6 @@ struct ExecArgs {
 }
 
 #[derive(Args)]
-struct ParamArgs {
-    /// A parameter for $1, $2, ... in order (repeat -p). The server's type for the parameter
-    /// decides how the text is read. `NULL` binds NULL; `\NULL` binds the text `NULL`.
-    #[arg(
-        short = 'p',
-        long = "param",
-        value_name = "VALUE",
-        allow_hyphen_values = true
-    )]
-    values: Vec<String>,
-}
-
-#[derive(Args)]
 struct PingArgs {
     /// Round trips to time.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -166,49 +155,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ping(args) => ping(config, args).await,
         Command::Migrate(args) => migrate::run(config, args).await,
     }
-}
-
-/// `500ms`, `2s`, `1.5s`, `5m`, `1h` or plain seconds, as in the URL options.
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = weir::config::parse_duration("--timeout", s).map_err(|e| e.to_string())?;
-    if d.is_zero() {
-        return Err("must be greater than zero".into());
-    }
-    Ok(d)
-}
-
-/// A duration the way the URL options spell it.
-fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms % 1000 != 0 || ms == 0 {
-        format!("{ms}ms")
-    } else {
-        let s = d.as_secs();
-        if s % 3600 == 0 {
-            format!("{}h", s / 3600)
-        } else if s % 60 == 0 {
-            format!("{}m", s / 60)
-        } else {
-            format!("{s}s")
-        }
-    }
-}
-
-/// Command-line text as parameters: the server's type for each decides how it is read.
-fn bind(values: &[String]) -> Vec<Param<'_>> {
-    values
-        .iter()
-        .map(|v| {
-            if v == "NULL" {
-                Param::Null
-            } else if v.starts_with('\\') && v.trim_start_matches('\\') == "NULL" {
-                // `\NULL` is the text NULL; each further backslash stands for itself.
-                Param::Untyped(&v[1..])
-            } else {
-                Param::Untyped(v)
-            }
-        })
-        .collect()
 }
 
 /// What ended a statement before it finished.
@@ -633,37 +579,6 @@ async fn ping(config: DatabaseConfig, args: PingArgs) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_timeout("300ms"), Ok(Duration::from_millis(300)));
-        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_timeout("5m"), Ok(Duration::from_secs(300)));
-        assert!(parse_timeout("soon").is_err());
-        assert!(parse_timeout("0s").is_err());
-        assert_eq!(human(Duration::from_millis(300)), "300ms");
-        assert_eq!(human(Duration::from_secs(90)), "90s");
-        assert_eq!(human(Duration::from_secs(600)), "10m");
-    }
-
-    #[test]
-    fn null_and_its_escape() {
-        let v: Vec<String> = ["NULL", "\\NULL", "\\\\NULL", "null", "x"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        assert_eq!(
-            bind(&v),
-            [
-                Param::Null,
-                Param::Untyped("NULL"),
-                Param::Untyped("\\NULL"),
-                Param::Untyped("null"),
-                Param::Untyped("x")
-            ]
-        );
-    }
 
     #[test]
     fn cli_definition_is_consistent() {
