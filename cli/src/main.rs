@@ -4,8 +4,8 @@
 //! interrupted (Ctrl-C). Errors are one line on stderr: `error: ...`.
 
 mod args;
+mod commands;
 mod failure;
-mod migrate;
 mod output;
 mod session;
 mod split;
@@ -62,7 +62,7 @@ enum Command {
     /// Check the connection: server and version, round-trip latency, pool settings.
     Ping(PingArgs),
     /// Apply, revert or list schema migrations from a folder.
-    Migrate(migrate::MigrateArgs),
+    Migrate(commands::migrate::MigrateArgs),
 }
 
 #[derive(Args)]
@@ -149,7 +149,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Query(args) => query(config, args).await,
         Command::Exec(args) => exec(config, args).await,
         Command::Ping(args) => ping(config, args).await,
-        Command::Migrate(args) => migrate::run(config, args).await,
+        Command::Migrate(args) => commands::migrate::run(config, args).await,
     }
 }
 

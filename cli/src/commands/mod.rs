@@ -1,0 +1,3 @@
+//! One file per subcommand: its clap arguments and its `run`, which `main` dispatches to.
+
+pub mod migrate;
