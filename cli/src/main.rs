@@ -10,19 +10,16 @@ mod output;
 mod session;
 mod split;
 
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::pin::pin;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
-use futures_util::StreamExt;
-use weir::{Backend, Database, DatabaseConfig, Error, Executor, Row, SslMode};
+use weir::{Backend, Database, DatabaseConfig, Error, Executor, SslMode};
 
 use crate::args::{bind, human, parse_timeout, ParamArgs};
 use crate::failure::{fail, one_line, output_error, Failure};
-use crate::output::{Format, RowWriter};
 use crate::session::{race, stop_failure, Session};
 use crate::split::{split, Dialect};
 
@@ -53,7 +50,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a query with bound parameters and print its rows.
-    Query(QueryArgs),
+    Query(commands::query::QueryArgs),
     /// Run statements that return no rows and print the rows affected.
     ///
     /// The SQL comes from the argument, --file, or standard input; a script of several
@@ -63,28 +60,6 @@ enum Command {
     Ping(PingArgs),
     /// Apply, revert or list schema migrations from a folder.
     Migrate(commands::migrate::MigrateArgs),
-}
-
-#[derive(Args)]
-struct QueryArgs {
-    /// The query, with $1..$n placeholders.
-    sql: String,
-
-    #[command(flatten)]
-    params: ParamArgs,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-
-    /// Give up after this long (500ms, 2s, 1m): the query is cancelled on the server; exit 3.
-    /// Also bounds connecting. Default: the URL's statement_timeout, if any.
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
-
-    /// Print at most N rows; the rest is not read and the query is stopped.
-    #[arg(long, value_name = "N")]
-    max_rows: Option<u64>,
 }
 
 #[derive(Args)]
@@ -146,81 +121,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .ok_or_else(|| Failure::usage("no database URL: pass --url or set DATABASE_URL"))?;
     let config = DatabaseConfig::from_url(&url)?;
     match cli.command {
-        Command::Query(args) => query(config, args).await,
+        Command::Query(args) => commands::query::run(config, args).await,
         Command::Exec(args) => exec(config, args).await,
         Command::Ping(args) => ping(config, args).await,
         Command::Migrate(args) => commands::migrate::run(config, args).await,
     }
-}
-
-/// How a query's output ended.
-enum Ended {
-    /// Every row was read.
-    Done,
-    /// More rows than --max-rows: the rest was not read.
-    Limited,
-    /// Standard output was closed (piped into `head`): stop quietly.
-    OutputClosed,
-}
-
-async fn query(config: DatabaseConfig, args: QueryArgs) -> Result<(), Failure> {
-    let params = bind(&args.params.values);
-    // weir bounds a stream's start by statement_timeout, not its rows: the CLI bounds both.
-    let limit = args.timeout.or(config.statement_timeout());
-    let session = Session::open(config, limit).await?;
-    let mut writer = RowWriter::new(args.format, BufWriter::new(io::stdout()));
-    let max_rows = args.max_rows;
-    let work = async {
-        let rows = session.conn().fetch_stream::<Row, _>(&args.sql, params);
-        let mut rows = pin!(rows);
-        while let Some(row) = rows.next().await {
-            let row = row?;
-            if max_rows.is_some_and(|max| writer.rows() >= max) {
-                return Ok(Ended::Limited);
-            }
-            let values = row.values()?;
-            match writer.row(|| row.columns(), &values) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Ended::OutputClosed),
-                Err(e) => return Err(output_error(e)),
-            }
-        }
-        Ok::<_, Failure>(Ended::Done)
-    };
-    let ended = match race(limit, work).await {
-        Ok(Ok(ended)) => ended,
-        Ok(Err(f)) => {
-            session.close().await;
-            return Err(f);
-        }
-        Err(stop) => {
-            // Rows already printed stay printed; the table (held for alignment) is not.
-            let stopped = session.abandon().await;
-            return Err(stop_failure(stop, "query", stopped));
-        }
-    };
-    match ended {
-        Ended::Done => session.close().await,
-        Ended::Limited | Ended::OutputClosed => {
-            session.abandon().await;
-        }
-    }
-    if matches!(ended, Ended::OutputClosed) {
-        return Ok(());
-    }
-    let shown = writer.rows();
-    match writer.finish() {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-        Err(e) => return Err(output_error(e)),
-    }
-    if matches!(ended, Ended::Limited) {
-        let _ = writeln!(
-            io::stderr(),
-            "note: output stopped after {shown} row(s) (--max-rows); the rest was not read"
-        );
-    }
-    Ok(())
 }
 
 /// Reads the script for `weir exec` from the argument, the file or standard input.

@@ -1,3 +1,4 @@
 //! One file per subcommand: its clap arguments and its `run`, which `main` dispatches to.
 
 pub mod migrate;
+pub mod query;
