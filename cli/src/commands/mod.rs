@@ -2,4 +2,5 @@
 
 pub mod exec;
 pub mod migrate;
+pub mod ping;
 pub mod query;
