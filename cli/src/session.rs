@@ -130,6 +130,7 @@ impl Session {
     }
 }
 
+/// Whether session `id` is still running a statement, asked on another connection of the pool.
 async fn statement_running(db: &Database, id: i64) -> weir::Result<bool> {
     let n: i64 = match db.backend() {
         Backend::Postgres => {
@@ -152,6 +153,8 @@ async fn statement_running(db: &Database, id: i64) -> weir::Result<bool> {
     Ok(n > 0)
 }
 
+/// Cancels session `id`'s statement from another connection: the fallback when weir's own
+/// cancel has not landed.
 async fn cancel_statement(db: &Database, id: i64) -> weir::Result<()> {
     match db.backend() {
         Backend::Postgres => {
