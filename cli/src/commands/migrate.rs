@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use weir::migrate::{MigrationState, Migrator};
 use weir::{Backend, Database, DatabaseConfig};
 
-use crate::Failure;
+use crate::failure::{Failure, EXIT_DATABASE};
 
 #[derive(Args)]
 pub struct MigrateArgs {
@@ -83,7 +83,7 @@ pub async fn run(config: DatabaseConfig, args: MigrateArgs) -> Result<(), Failur
                 .count();
             if bad > 0 {
                 Err(Failure {
-                    code: crate::EXIT_DATABASE,
+                    code: EXIT_DATABASE,
                     message: format!(
                         "{bad} migration(s) changed or dirty: `weir migrate up` will refuse"
                     ),
