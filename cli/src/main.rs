@@ -8,7 +8,6 @@ mod commands;
 mod failure;
 mod output;
 mod session;
-mod split;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -84,10 +84,6 @@ impl Session {
         }
     }
 
-    pub fn backend(&self) -> Backend {
-        self.db.backend()
-    }
-
     /// The connection to run the command's statements on.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use weir::{Backend, DatabaseConfig, Executor};
+use weir::{DatabaseConfig, Executor};
 
 use crate::args::{bind, parse_timeout, ParamArgs};
 use crate::failure::{output_error, Failure};
 use crate::session::{race, stop_failure, Session};
-use crate::split::{split, Dialect};
 
 #[derive(Args)]
 pub struct ExecArgs {
@@ -105,11 +104,7 @@ impl Progress {
 
 pub async fn run(config: DatabaseConfig, args: ExecArgs) -> Result<(), Failure> {
     let script = read_script(&args)?;
-    let dialect = match config.backend() {
-        Backend::Postgres => Dialect::Postgres,
-        Backend::MySql => Dialect::MySql,
-    };
-    let statements = split(&script, dialect);
+    let statements = weir::split_script(config.backend(), &script);
     if statements.is_empty() {
         return Err(Failure::usage("no SQL statement in the input"));
     }
@@ -122,10 +117,6 @@ pub async fn run(config: DatabaseConfig, args: ExecArgs) -> Result<(), Failure> 
     }
     let limit = args.timeout.or(config.statement_timeout());
     let session = Session::open(config, limit).await?;
-    debug_assert_eq!(
-        matches!(session.backend(), Backend::MySql),
-        dialect == Dialect::MySql
-    );
     let total = statements.len();
     let mut progress = Progress::new(total);
     let mut affected = 0u64;
