@@ -143,8 +143,10 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 /// Embeds a folder of migration scripts (`<version>_<name>.up.sql`, optional
 /// `<version>_<name>.down.sql`) in the binary, as a `&'static [weir::migrate::EmbeddedMigration]`
 /// for `weir::migrate::Migrator::new`. The path is relative to the calling crate's
-/// `CARGO_MANIFEST_DIR`; a misnamed file, a version used twice or a down script without its up
-/// script is a compile error.
+/// `CARGO_MANIFEST_DIR`; a folder that cannot be read is a compile error. The macro only lists
+/// the folder's `.sql` files: `Migrator::new` reads their names, so a misnamed file, a version
+/// used twice or a down script without its up script is the same `Error::Migration` that
+/// `Migrator::from_dir` gives for the folder.
 ///
 /// ```text
 /// static MIGRATIONS: &[weir::migrate::EmbeddedMigration] =
