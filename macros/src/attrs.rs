@@ -124,37 +124,38 @@ pub(crate) fn struct_fields(input: &DeriveInput, derive: Derive) -> syn::Result<
     ))
 }
 
-pub(crate) fn is_weir(attr: &Attribute) -> bool {
+fn is_weir(attr: &Attribute) -> bool {
     attr.path().is_ident("weir")
 }
 
+/// The struct's `#[weir(...)]` options for `derive`; problems go to `errors`.
 pub(crate) fn parse_struct(
     attrs: &[Attribute],
     derive: Derive,
     errors: &mut Errors,
 ) -> StructAttrs {
     let mut opts = StructAttrs::default();
-    for_each_key(attrs, derive, Place::Struct, errors, |name, meta| {
-        if name == "table" {
-            let lit = non_empty(meta, "table", "table name must not be empty")?;
-            return set(&mut opts.table, lit, meta, name);
-        }
-        let lit = string_value(meta, name)?;
-        let rule = RenameRule::from_name(&lit.value()).ok_or_else(|| {
-            syn::Error::new(
-                lit.span(),
-                format!(
-                    "unknown rename_all rule `{}`; expected one of {}",
-                    lit.value(),
-                    RenameRule::expected()
-                ),
-            )
-        })?;
-        set(&mut opts.rename_all, (rule, meta.path.span()), meta, name)
-    });
+    for_each_key(
+        attrs,
+        derive,
+        Place::Struct,
+        errors,
+        |name, meta| match name {
+            "table" => {
+                let lit = non_empty(meta, name, "table name must not be empty")?;
+                set(&mut opts.table, lit, meta, name)
+            }
+            "rename_all" => {
+                let rule = rename_rule(meta)?;
+                set(&mut opts.rename_all, (rule, meta.path.span()), meta, name)
+            }
+            _ => Err(unhandled(meta, name)),
+        },
+    );
     opts
 }
 
+/// A field's `#[weir(...)]` options for `derive`, conflicts checked; problems go to `errors`.
 pub(crate) fn parse_field(attrs: &[Attribute], derive: Derive, errors: &mut Errors) -> FieldAttrs {
     let mut opts = FieldAttrs::default();
     for_each_key(attrs, derive, Place::Field, errors, |name, meta| {
@@ -166,7 +167,8 @@ pub(crate) fn parse_field(attrs: &[Attribute], derive: Derive, errors: &mut Erro
             "default" => &mut opts.default,
             "primary_key" => &mut opts.primary_key,
             "generated" => &mut opts.generated,
-            _ => &mut opts.version,
+            "version" => &mut opts.version,
+            _ => return Err(unhandled(meta, name)),
         };
         expect_flag(meta, name)?;
         set(slot, meta.path.span(), meta, name)
@@ -258,6 +260,13 @@ fn expected(derive: Derive, place: Place) -> String {
     }
 }
 
+/// A key in [`KEYS`] that its parser has no arm for: a bug here, reported rather than a panic.
+fn unhandled(meta: &ParseNestedMeta<'_>, name: &str) -> syn::Error {
+    meta.error(format!(
+        "weir-macros does not handle `{name}` here (a bug in weir-macros)"
+    ))
+}
+
 /// Stores a key's value, unless the key was given already.
 fn set<T>(
     slot: &mut Option<T>,
@@ -287,6 +296,21 @@ fn string_value(meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<LitStr> {
         return Err(meta.error(format!("expected `{name} = \"...\"`")));
     }
     meta.value()?.parse::<LitStr>()
+}
+
+/// The rule named by `rename_all = "..."`.
+fn rename_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<RenameRule> {
+    let lit = string_value(meta, "rename_all")?;
+    RenameRule::from_name(&lit.value()).ok_or_else(|| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown rename_all rule `{}`; expected one of {}",
+                lit.value(),
+                RenameRule::expected()
+            ),
+        )
+    })
 }
 
 /// [`string_value`] that must not be `""`.
