@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use weir::dialect::quote_identifier;
 use weir::{Backend, Database};
 
 /// Runs `body` with a one-connection pool on each backend's test server (see
@@ -37,7 +36,16 @@ where
 pub fn select(backend: Backend, columns: &[(&str, &str)]) -> String {
     let list: Vec<String> = columns
         .iter()
-        .map(|(value, name)| format!("{value} AS {}", quote_identifier(backend, name).unwrap()))
+        .map(|(value, name)| format!("{value} AS {}", quote(backend, name)))
         .collect();
     format!("SELECT {}", list.join(", "))
+}
+
+/// `"name"` or `` `name` ``, the quote character doubled inside.
+fn quote(backend: Backend, name: &str) -> String {
+    let q = match backend {
+        Backend::Postgres => "\"",
+        Backend::MySql => "`",
+    };
+    format!("{q}{}{q}", name.replace(q, &format!("{q}{q}")))
 }
