@@ -140,17 +140,20 @@ impl Migration {
     }
 }
 
-/// A migration compiled into the binary by [`embed_migrations!`](crate::embed_migrations).
+/// A migration script compiled into the binary by [`embed_migrations!`](crate::embed_migrations):
+/// its file name and contents. [`Migrator::new`] reads the names as [`Migrator::from_dir`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmbeddedMigration {
-    /// Position in the sequence.
-    pub version: i64,
-    /// The part of the file name after the version.
-    pub name: &'static str,
-    /// The up script.
-    pub up: &'static str,
-    /// The down script, if the folder has one.
-    pub down: Option<&'static str>,
+    file: &'static str,
+    sql: &'static str,
+}
+
+impl EmbeddedMigration {
+    /// The script `sql` from the file named `file`; called by `embed_migrations!`.
+    #[doc(hidden)]
+    pub const fn new(file: &'static str, sql: &'static str) -> EmbeddedMigration {
+        EmbeddedMigration { file, sql }
+    }
 }
 
 /// Where a migration stands, comparing the files with the history table.
@@ -216,21 +219,13 @@ impl Migrator {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Migration`] for a version given twice or not positive (the macro already
-    /// rejects both at compile time).
+    /// [`Error::Migration`] when a `.sql` file is misnamed, a version is used twice, or a
+    /// down script has no up script: what [`Migrator::from_dir`] says of the same folder.
     pub fn new(embedded: &'static [EmbeddedMigration]) -> Result<Migrator> {
-        Migrator::from_migrations(
-            embedded
-                .iter()
-                .map(|e| {
-                    let m = Migration::new(e.version, e.name, e.up);
-                    match e.down {
-                        Some(down) => m.with_down(down),
-                        None => m,
-                    }
-                })
-                .collect(),
-        )
+        let files = embedded
+            .iter()
+            .map(|e| (e.file.to_owned(), Cow::Borrowed(e.sql)));
+        Migrator::from_migrations(source::assemble(files)?)
     }
 
     /// Reads the migrations in `dir` (files named as in the [module docs](self); other

@@ -6,23 +6,15 @@
 //! rebuild of the crate (stable proc macros cannot watch a folder), which a build script with
 //! `cargo:rerun-if-changed=<dir>` forces.
 //!
-//! The file-name rules mirror `src/migrate/source.rs` in weir, which cannot be shared with a
-//! proc-macro crate; weir's test `embedded_matches_from_dir` keeps the two in step.
+//! The macro does not read versions or names: it embeds every `.sql` file with its file name,
+//! and `Migrator::new` parses the names with weir's one parser (`src/migrate/source.rs`), the
+//! one `Migrator::from_dir` uses.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use proc_macro2::{Literal, TokenStream as TokenStream2};
+use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
 use syn::LitStr;
-
-/// The scripts found for one version.
-#[derive(Default)]
-struct Parts {
-    name: String,
-    up: Option<PathBuf>,
-    down: Option<PathBuf>,
-}
 
 /// Expands `embed_migrations!("dir")` with `dir` taken relative to `base`.
 pub(crate) fn expand(base: &Path, input: TokenStream2) -> syn::Result<TokenStream2> {
@@ -35,7 +27,7 @@ pub(crate) fn expand(base: &Path, input: TokenStream2) -> syn::Result<TokenStrea
             dir.display()
         ))
     })?;
-    let mut by_version: BTreeMap<i64, Parts> = BTreeMap::new();
+    let mut scripts = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| err(format!("reading {}: {e}", dir.display())))?;
         let path = entry.path();
@@ -45,53 +37,20 @@ pub(crate) fn expand(base: &Path, input: TokenStream2) -> syn::Result<TokenStrea
         let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
             return Err(err(format!("{}: file name is not UTF-8", path.display())));
         };
-        let Some((version, name, is_up)) = parse_file_name(file).map_err(&err)? else {
+        // The parser skips these too; leaving them out keeps a README out of the binary.
+        if file.starts_with('.') || !file.ends_with(".sql") {
             continue;
-        };
-        let parts = by_version.entry(version).or_default();
-        if parts.name.is_empty() {
-            parts.name = name.to_owned();
-        } else if parts.name != name {
-            return Err(err(format!(
-                "version {version} is used twice, by `{}` and `{name}`: each migration needs a \
-                 version of its own",
-                parts.name
-            )));
         }
-        let slot = if is_up {
-            &mut parts.up
-        } else {
-            &mut parts.down
+        let Some(abs) = path.to_str() else {
+            return Err(err(format!("{}: path is not UTF-8", path.display())));
         };
-        *slot = Some(path);
+        scripts.push((file.to_owned(), abs.to_owned()));
     }
-    let mut items = Vec::new();
-    for (version, parts) in by_version {
-        let Some(up) = parts.up else {
-            return Err(err(format!(
-                "migration {version} `{}` has a down script but no up script",
-                parts.name
-            )));
-        };
-        let up = path_literal(&up).map_err(&err)?;
-        let down = match &parts.down {
-            Some(p) => {
-                let p = path_literal(p).map_err(&err)?;
-                quote!(::core::option::Option::Some(::core::include_str!(#p)))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        let version = Literal::i64_suffixed(version);
-        let name = &parts.name;
-        items.push(quote! {
-            ::weir::migrate::EmbeddedMigration {
-                version: #version,
-                name: #name,
-                up: ::core::include_str!(#up),
-                down: #down,
-            }
-        });
-    }
+    // Sorted, so that the expansion (and the binary) does not depend on directory order.
+    scripts.sort();
+    let items = scripts.iter().map(|(file, abs)| {
+        quote!(::weir::migrate::EmbeddedMigration::new(#file, ::core::include_str!(#abs)))
+    });
     // A const item is 'static whatever the expressions in it, so the slice can go straight
     // into a `static` or into `Migrator::new`.
     Ok(quote! {{
@@ -100,118 +59,5 @@ pub(crate) fn expand(base: &Path, input: TokenStream2) -> syn::Result<TokenStrea
     }})
 }
 
-fn path_literal(path: &Path) -> Result<String, String> {
-    path.to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{}: path is not UTF-8", path.display()))
-}
-
-/// `0001_create_users.up.sql` -> `(1, "create_users", true)`; `None` for files that are not
-/// migrations (not `.sql`, hidden); an error for a misnamed `.sql` file.
-fn parse_file_name(file: &str) -> Result<Option<(i64, &str, bool)>, String> {
-    if file.starts_with('.') || !file.ends_with(".sql") {
-        return Ok(None);
-    }
-    let expected = "expected `<version>_<name>.up.sql` or `<version>_<name>.down.sql`, \
-                    e.g. `0001_create_users.up.sql`";
-    let (stem, is_up) = if let Some(stem) = file.strip_suffix(".up.sql") {
-        (stem, true)
-    } else if let Some(stem) = file.strip_suffix(".down.sql") {
-        (stem, false)
-    } else {
-        return Err(format!("`{file}`: {expected}"));
-    };
-    let Some((version, name)) = stem.split_once('_') else {
-        return Err(format!("`{file}`: {expected}"));
-    };
-    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
-        return Err(format!("`{file}`: {expected}"));
-    }
-    match version.parse::<i64>() {
-        Ok(v) if v > 0 => Ok(Some((v, name, is_up))),
-        _ => Err(format!(
-            "`{file}`: the version must be a whole number from 1 to {}",
-            i64::MAX
-        )),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A folder under the system temp dir, removed on drop.
-    struct Dir(PathBuf);
-
-    impl Dir {
-        fn new(tag: &str, files: &[(&str, &str)]) -> Dir {
-            let path =
-                std::env::temp_dir().join(format!("weir_macros_{tag}_{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            for (name, sql) in files {
-                std::fs::write(path.join(name), sql).unwrap();
-            }
-            Dir(path)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn expand_dir(dir: &Dir) -> syn::Result<String> {
-        let lit = dir.0.to_str().unwrap();
-        expand(Path::new("/nonexistent"), quote!(#lit)).map(|t| t.to_string())
-    }
-
-    #[test]
-    fn embeds_in_version_order_with_optional_downs() {
-        let dir = Dir::new(
-            "ok",
-            &[
-                ("0002_second.up.sql", "SELECT 2"),
-                ("0001_first.up.sql", "SELECT 1"),
-                ("0001_first.down.sql", "SELECT -1"),
-                ("README.md", "not a migration"),
-            ],
-        );
-        let out = expand_dir(&dir).unwrap();
-        let first = out.find("1i64").unwrap();
-        let second = out.find("2i64").unwrap();
-        assert!(first < second, "{out}");
-        assert!(out.contains("0001_first.down.sql"), "{out}");
-        assert!(
-            out.contains(":: weir :: migrate :: EmbeddedMigration"),
-            "{out}"
-        );
-        assert!(!out.contains("README"), "{out}");
-    }
-
-    #[test]
-    fn misnamed_duplicate_and_orphan_files_are_compile_errors() {
-        for (tag, files, message) in [
-            (
-                "misnamed",
-                vec![("0001_x.sql", "")],
-                "expected `<version>_<name>.up.sql`",
-            ),
-            (
-                "duplicate",
-                vec![("0001_a.up.sql", ""), ("1_b.up.sql", "")],
-                "version 1 is used twice",
-            ),
-            ("orphan", vec![("0003_c.down.sql", "")], "no up script"),
-        ] {
-            let dir = Dir::new(tag, &files);
-            let e = expand_dir(&dir).unwrap_err().to_string();
-            assert!(e.contains(message), "{tag}: {e}");
-        }
-        let missing = expand(Path::new("/nonexistent"), quote!("nowhere")).unwrap_err();
-        assert!(missing
-            .to_string()
-            .contains("cannot read migrations folder"));
-    }
-}
+mod tests;

@@ -1,9 +1,7 @@
 //! Where migrations come from: a folder read at run time (the CLI), or files embedded at
 //! compile time by `embed_migrations!` (services). Both go through [`assemble`], so a folder
-//! means the same thing either way.
-//!
-//! The file-name rules are repeated in `macros/src/migrations.rs`, which cannot depend on this
-//! crate; the test `embedded_matches_from_dir` keeps the two in step.
+//! means the same thing either way: the macro embeds file names and scripts, and the names are
+//! parsed here only, when `Migrator::new` runs.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -109,14 +107,20 @@ pub(super) fn assemble(
         .collect()
 }
 
-/// Reads every migration in `dir` (not its subfolders).
+/// Reads every migration in `dir` (not its subfolders), in file-name order as
+/// `embed_migrations!` lists them, so that a folder with several faults gives the same error
+/// either way.
 pub(super) fn read_dir(dir: &Path) -> Result<Vec<Migration>> {
     let io_error = |what: &Path, e: std::io::Error| {
         Error::Migration(format!("reading {}: {e}", what.display()))
     };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| io_error(dir, e))?
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| io_error(dir, e))?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
-        let entry = entry.map_err(|e| io_error(dir, e))?;
+    for entry in entries {
         let path = entry.path();
         if !entry.file_type().map_err(|e| io_error(&path, e))?.is_file() {
             continue;
