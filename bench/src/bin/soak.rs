@@ -2,8 +2,8 @@
 //! every 5 s, and a pass/fail verdict at the end.
 //!
 //! ```sh
-//! cargo run --release --example soak -- --minutes 30 [--backend postgres|mysql|both] [--url URL]
-//! cargo run --example soak -- --seconds 60   # a short run, e.g. in CI
+//! cargo run --release -p weir-bench --bin soak -- --minutes 30 [--backend postgres|mysql|both] [--url URL]
+//! cargo run -p weir-bench --bin soak -- --seconds 60   # a short run, e.g. in CI
 //! ```
 //!
 //! Load: reads, writes (plain and in transactions through `transaction_with_retry`), partly read

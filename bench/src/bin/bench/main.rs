@@ -1,7 +1,7 @@
 //! weir against the drivers it wraps and against sqlx, on the local PostgreSQL and MariaDB.
 //!
 //! ```sh
-//! cargo run --release --example bench -- [--backend postgres|mysql|both] [--quick]
+//! cargo run --release -p weir-bench --bin bench -- [--backend postgres|mysql|both] [--quick]
 //!     [--svg PATH] [--out PATH] [--rounds N] [--secs S]
 //! ```
 //!
@@ -143,7 +143,7 @@ fn parse_args() -> Args {
         settings.secs = Duration::from_secs_f64(s);
     }
     if svg.is_none() && !quick {
-        svg = Some(format!("{}/benchmarks/w1.svg", env!("CARGO_MANIFEST_DIR")));
+        svg = Some(format!("{}/benchmarks/w1.svg", repo_dir().display()));
     }
     Args {
         backends,
@@ -623,6 +623,12 @@ async fn run_backend(s: &Settings, backend: Backend, env: &mut Env) -> Vec<Row> 
     out
 }
 
+/// The repository's root (this package is its `bench/` member): benchmarks/, Cargo.lock.
+fn repo_dir() -> &'static std::path::Path {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here)
+}
+
 fn first_line_of(path: &str, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().find(|l| l.starts_with(key))?;
@@ -630,8 +636,7 @@ fn first_line_of(path: &str, key: &str) -> Option<String> {
 }
 
 fn lock_versions(names: &[&str]) -> Vec<String> {
-    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
-        .unwrap_or_default();
+    let lock = std::fs::read_to_string(repo_dir().join("Cargo.lock")).unwrap_or_default();
     let mut out = Vec::new();
     for name in names {
         let key = format!("name = \"{name}\"\nversion = \"");
