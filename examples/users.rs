@@ -15,8 +15,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use weir::repo::{Entity, Filter, Order, Page, Query, Repo};
 use weir::{Backend, Database, Error, Executor, Result};
+use weir::{Entity, Filter, Order, Page, Query, Repo};
 
 /// A user, as stored in `app_users`.
 #[derive(Debug, Clone, PartialEq, Entity)]

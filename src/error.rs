@@ -346,6 +346,17 @@ impl DatabaseError {
 }
 
 impl Error {
+    /// A column that did not decode into `T`.
+    #[cold]
+    pub(crate) fn decode<T>(column: String, sql_type: String, reason: String) -> Error {
+        Error::Decode {
+            column,
+            sql_type,
+            rust_type: std::any::type_name::<T>(),
+            reason,
+        }
+    }
+
     /// The server error behind this error, if the server reported one.
     pub fn as_database_error(&self) -> Option<&DatabaseError> {
         match self {

@@ -2,32 +2,31 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: [`DatabaseConfig`], parsed from a URL or built in code; every timeout finite.
-//! - [`pool`]: [`Database`], one deadpool-managed pool for both backends, with health checks,
-//!   idle and lifetime limits, and graceful [`close`](Database::close).
-//! - [`executor`]: the [`Executor`] trait: `execute`, `fetch_all`, `fetch_one`,
-//!   `fetch_optional`, `fetch_scalar`, `fetch_stream`, on the pool, a [`Connection`] or a
-//!   [`Transaction`] alike.
-//! - `conn`: a checked-out session and the rules for giving it back to the pool.
-//! - [`limit`]: lanes (bulkheads) that bound statements in flight and shed load; call deadlines.
-//! - [`retry`]: backoff with full jitter; what is retried and what never is.
-//! - [`migrate`]: versioned SQL migrations, embedded or read from a folder, with checksums, a
-//!   lock against concurrent runs, and dirty tracking where DDL is not transactional.
-//! - [`listen`]: PostgreSQL `LISTEN`/`NOTIFY` on a connection outside the pool.
-//! - [`stats`]: outcome counts and latency per lane, also through the `metrics` facade.
-//! - [`tx`]: [`Transaction`]s, savepoints by nesting, isolation and read-only options.
-//! - [`types`]: [`Encode`] for parameters, [`Decode`] for columns, [`Value`] for any column.
-//! - [`row`]: [`Row`] wraps the driver's row; [`FromRow`] builds structs and tuples from it.
-//! - [`repo`]: entities (`#[derive(Entity)]`) and the generic [`Repo`]: get, find with typed
-//!   filters, keyset or offset pages, insert returning the key, insert_many (binary COPY on
-//!   PostgreSQL, multi-row INSERTs on MySQL), update with optimistic locking, delete, upsert,
-//!   on either backend.
-//! - `sql`: the one lexer of both dialects: `$n` placeholders rewritten for MySQL, the session
-//!   scan, scripts split into statements ([`split_script`]), identifier quoting.
-//! - [`error`]: the one [`Error`] type and the predicates services branch on.
-//! - `backend/postgres`, `backend/mysql`: the driver adapters, the only code that names a
-//!   driver type. They do I/O and classify errors; they make no policy decision.
-//! - [`testing`]: fresh databases on a real server for integration tests.
+//! Modules are private; every public item is re-exported here, at one path (`migrate` and
+//! `testing` are public modules of their own). Dependencies point down only, from each layer to
+//! the ones above it in this list, never back; a folder is one unit whose files may refer to
+//! each other. `.ci/check-layers` keeps it so.
+//!
+//! 1. Leaves, which name no other module but each other's plain data: `engine` ([`Backend`]),
+//!    `error` ([`Error`] and its predicates), `config` ([`DatabaseConfig`]: plain settings, a URL
+//!    parser, the builder), `types` ([`Encode`], [`Decode`], [`Value`]), `sql` (the one lexer of
+//!    both dialects: `$n` placeholders for MySQL, the session scan, [`split_script`], identifier
+//!    quoting), `retry` ([`RetryPolicy`] and its backoff), `stats` (per-lane counts, also through
+//!    the `metrics` facade).
+//! 2. `backend`: the adapter contract, one crate-private trait, implemented by
+//!    `backend/postgres` and `backend/mysql`, the only code that names a driver type. Adapters do
+//!    I/O, write the SQL that differs per backend, convert values and classify error codes; they
+//!    make no timeout, retry or pooling decision.
+//! 3. `row` ([`Row`], [`FromRow`]), `session` (a checked-out session and the rules that keep it
+//!    safe to reuse), `hook` (what an `after_connect` hook sees), `pool` (deadpool glue, the
+//!    lease and its return rules, maintenance).
+//! 4. `policy`: the one per-call path, the same for every call and both backends: lane permit,
+//!    session, statement, under one deadline, counted per lane.
+//! 5. `executor` (the [`Executor`] trait, sealed, and its streams) and the handles a service
+//!    holds: [`Database`], [`Connection`], [`Transaction`], [`Listener`].
+//! 6. `repo` ([`Entity`], [`Repo`]: typed reads and writes on either backend), [`migrate`]
+//!    (versioned migrations with checksums and a lock), [`testing`] (fresh databases on a real
+//!    server for integration tests).
 //!
 //! # Example
 //!
@@ -101,56 +100,65 @@
 #[cfg(not(any(feature = "postgres", feature = "mysql")))]
 compile_error!("weir needs at least one backend feature: `postgres` or `mysql`");
 
-mod backend;
-pub mod config;
-mod conn;
+// Leaves: each names none of the modules below it.
+mod config;
 mod engine;
-pub mod error;
-pub mod executor;
-mod hook;
-pub mod limit;
-pub mod listen;
-pub mod migrate;
-pub mod pool;
-pub mod repo;
-pub mod retry;
-pub mod row;
+mod error;
+mod retry;
 mod sql;
-pub mod stats;
-#[cfg(feature = "postgres")]
-mod stream;
+mod stats;
+mod types;
+// The adapters, behind one trait.
+mod backend;
+// Sessions, rows and the pool.
+mod hook;
+mod pool;
+mod row;
+mod session;
+// The one per-call policy path.
+mod policy;
+// The executor trait and the public handles.
+mod connection;
+mod database;
+mod executor;
+mod listen;
+mod transaction;
+// Built on the handles.
+pub mod migrate;
+mod repo;
 pub mod testing;
-#[cfg(feature = "tls")]
-mod tls;
-pub mod tx;
-pub mod types;
 
-pub use config::{CheckoutOrder, DatabaseConfig, HookFuture, SslMode};
-pub use conn::Connection;
+pub use backend::Notification;
+pub use config::{
+    parse_duration, AccessMode, CheckoutOrder, DatabaseConfig, HookFuture, IsolationLevel, Lane,
+    SslMode, TxOptions, URL_OPTIONS,
+};
+pub use connection::Connection;
+pub use database::{BoxFuture, Database};
 pub use engine::Backend;
 pub use error::{CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
 pub use executor::{Executor, Scoped};
 pub use hook::SessionRef;
-pub use limit::Lane;
-pub use listen::{Listener, Notification};
-pub use pool::{BoxFuture, Database, PoolStatus};
+pub use listen::Listener;
+pub use policy::DEFAULT_LANE;
+pub use pool::PoolStatus;
 pub use repo::{Entity, Filter, Order, Page, Query, Repo};
 pub use retry::RetryPolicy;
 pub use row::{Column, ColumnIndex, FromRow, Row};
 pub use sql::{quote_identifier, split_script, ScriptStatement};
 pub use stats::{LaneSnapshot, Stats};
-pub use tx::{AccessMode, IsolationLevel, Transaction, TxOptions};
-pub use types::{Decode, Encode, Param, Params, Value};
+pub use transaction::Transaction;
+pub use types::{Cell, ColumnValue, Decode, Encode, Param, Params, Value};
 /// Embeds a folder of migrations in the binary, for [`migrate::Migrator::new`].
 pub use weir_macros::embed_migrations;
 /// Derives [`FromRow`] for a struct: named fields by column name (`#[weir(rename = "..")]`,
 /// `#[weir(default)]`, `#[weir(rename_all = "..")]`), tuple structs by position.
 pub use weir_macros::FromRow;
 
+/// What the derive macros expand to; not for direct use.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::conn::{Conn, Lease};
-    pub use crate::executor::{CallScope, Overrides};
+    pub use crate::row::{ColumnMap, NameAt};
 }
 
 /// The README's examples, compiled as doctests so that they stay true.

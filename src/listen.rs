@@ -8,26 +8,15 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use tokio::sync::mpsc;
 
+use crate::backend::{ListenSession, Notification};
 use crate::error::Result;
-
-/// One notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    /// The channel it was sent on.
-    pub channel: String,
-    /// The payload (may be empty).
-    pub payload: String,
-    /// The server process id of the sending session.
-    pub process_id: i32,
-}
 
 /// Notifications on the channels given to [`Database::listen`](crate::Database::listen), in the
 /// order the server sent them. Dropping it closes its connection, which ends the `LISTEN`.
 pub struct Listener {
-    pub(crate) receiver: mpsc::UnboundedReceiver<Result<Notification>>,
-    // Keeps the session open; the connection task ends when this client is dropped.
-    #[cfg(feature = "postgres")]
-    pub(crate) _client: tokio_postgres::Client,
+    receiver: mpsc::UnboundedReceiver<Result<Notification>>,
+    /// Keeps the session open; dropping it ends the `LISTEN`.
+    _session: ListenSession,
 }
 
 impl std::fmt::Debug for Listener {
@@ -37,6 +26,16 @@ impl std::fmt::Debug for Listener {
 }
 
 impl Listener {
+    pub(crate) fn new(
+        receiver: mpsc::UnboundedReceiver<Result<Notification>>,
+        session: ListenSession,
+    ) -> Self {
+        Listener {
+            receiver,
+            _session: session,
+        }
+    }
+
     /// Waits for the next notification; `None` once the connection is gone.
     pub async fn recv(&mut self) -> Option<Result<Notification>> {
         self.receiver.recv().await

@@ -53,11 +53,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::conn::Connection;
+use crate::connection::Connection;
+use crate::database::Database;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::pool::Database;
 
 mod history;
 mod lock;

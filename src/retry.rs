@@ -10,6 +10,8 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use crate::error::{Error, Result};
+
 /// Exponential backoff with full jitter, bounded by attempts and by elapsed time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -79,6 +81,44 @@ impl RetryPolicy {
         let jittered = exp.mul_f64(random_unit());
         let left = self.max_elapsed.saturating_sub(started.elapsed());
         Some(jittered.min(left))
+    }
+}
+
+/// One run of retries under a policy: after each failure that may be retried, either a pause
+/// before the next attempt or the verdict to give up. The loops that use it are a few lines
+/// each (a refused connect in `policy`, a transaction conflict in `database`); when to stop and
+/// how long to wait is decided here.
+#[derive(Debug)]
+pub(crate) struct Retries<'p> {
+    policy: &'p RetryPolicy,
+    /// The policy's elapsed time counts from here; `None` until the first failure, so the
+    /// usual first-time success reads no clock.
+    started: Option<Instant>,
+    tries: u32,
+}
+
+impl<'p> Retries<'p> {
+    /// Retries whose elapsed time counts from `started`, or from the first failure.
+    pub(crate) fn new(policy: &'p RetryPolicy, started: Option<Instant>) -> Self {
+        Retries {
+            policy,
+            started,
+            tries: 0,
+        }
+    }
+
+    /// After a failure that may be retried: sleeps the backoff and returns `Ok`, or returns
+    /// the error when the policy gives up.
+    pub(crate) async fn pause(&mut self, failure: Error) -> Result<()> {
+        self.tries += 1;
+        let since = *self.started.get_or_insert_with(Instant::now);
+        match self.policy.backoff(self.tries, since) {
+            Some(pause) => {
+                tokio::time::sleep(pause).await;
+                Ok(())
+            }
+            None => Err(failure),
+        }
     }
 }
 

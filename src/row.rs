@@ -2,26 +2,13 @@
 
 use std::fmt;
 
+use crate::backend::AnyRow;
 use crate::error::{Error, Result};
-#[cfg(feature = "mysql")]
-use crate::types::Cell;
 use crate::types::{Decode, Value};
-
-#[cfg(feature = "mysql")]
-use crate::backend::mysql as my;
-#[cfg(feature = "postgres")]
-use crate::backend::postgres as pg;
 
 /// One result row. It owns the driver's row; nothing is copied until a column is decoded.
 pub struct Row {
-    pub(crate) inner: RowInner,
-}
-
-pub(crate) enum RowInner {
-    #[cfg(feature = "postgres")]
-    Pg(tokio_postgres::Row),
-    #[cfg(feature = "mysql")]
-    My(mysql_async::Row),
+    inner: AnyRow,
 }
 
 /// Name and SQL type of a result column.
@@ -34,15 +21,16 @@ pub struct Column {
 }
 
 impl Row {
+    /// Wraps a driver's row.
+    #[inline]
+    pub(crate) fn new(inner: AnyRow) -> Self {
+        Row { inner }
+    }
+
     /// Number of columns.
     #[inline]
     pub fn len(&self) -> usize {
-        match &self.inner {
-            #[cfg(feature = "postgres")]
-            RowInner::Pg(r) => r.len(),
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) => r.len(),
-        }
+        self.inner.len()
     }
 
     /// Whether the row has no columns.
@@ -62,43 +50,18 @@ impl Row {
 
     /// The name of column `index`.
     pub fn column_name(&self, index: usize) -> Option<&str> {
-        match &self.inner {
-            #[cfg(feature = "postgres")]
-            RowInner::Pg(r) => r.columns().get(index).map(|c| c.name()),
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) => r.columns_ref().get(index).map(my::column_name),
-        }
+        self.inner.column_name(index)
     }
 
     /// Whether column `index` is called `name` (no UTF-8 check of the server's name needed).
+    #[inline]
     fn column_is(&self, index: usize, name: &str) -> bool {
-        match &self.inner {
-            #[cfg(feature = "postgres")]
-            RowInner::Pg(r) => r.columns().get(index).is_some_and(|c| c.name() == name),
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) => r
-                .columns_ref()
-                .get(index)
-                .is_some_and(|c| c.name_ref() == name.as_bytes()),
-        }
+        self.inner.column_is(index, name)
     }
 
     /// The SQL type of column `index`, as the server names it.
     pub fn column_type(&self, index: usize) -> String {
-        match &self.inner {
-            #[cfg(feature = "postgres")]
-            RowInner::Pg(r) => r
-                .columns()
-                .get(index)
-                .map(|c| c.type_().name().to_owned())
-                .unwrap_or_default(),
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) => r
-                .columns_ref()
-                .get(index)
-                .map(my::column_type_name)
-                .unwrap_or_default(),
-        }
+        self.inner.column_type(index)
     }
 
     /// Decodes a column, by index or name, into `T`.
@@ -107,24 +70,15 @@ impl Row {
     /// [`Error::ColumnNotFound`] for a missing column; [`Error::Decode`] naming the column, its
     /// SQL type and `T` when the value does not fit (including NULL into a non-`Option`).
     pub fn try_get<T: Decode, I: ColumnIndex>(&self, index: I) -> Result<T> {
-        self.decode_at(index.position(self)?)
+        let i = index.position(self)?;
+        self.inner
+            .decode(i)
+            .map_err(|reason| self.decode_error::<T>(i, reason))
     }
 
-    /// Decodes column `i`, a position already checked against the row.
-    #[inline(always)] // part of `try_take`'s per-field path
-    fn decode_at<T: Decode>(&self, i: usize) -> Result<T> {
-        let decoded = match &self.inner {
-            #[cfg(feature = "postgres")]
-            RowInner::Pg(r) => pg::decode::<T>(r, i),
-            #[cfg(feature = "mysql")]
-            RowInner::My(r) => my::cell(r, i).and_then(T::decode),
-        };
-        decoded.map_err(|reason| self.decode_error::<T>(i, reason))
-    }
-
-    /// As [`Row::try_get`], but a MySQL text or binary value's buffer is given to `T` rather
-    /// than copied (`String`, `Vec<u8>`), after which that column reads as already taken. The
-    /// `FromRow` derive reads each column once, through this.
+    /// As [`Row::try_get`], but a value the row owns (a MySQL text or binary value) is given
+    /// to `T` rather than copied (`String`, `Vec<u8>`), after which that column reads as
+    /// already taken. The `FromRow` derive reads each column once, through this.
     ///
     /// # Errors
     /// As [`Row::try_get`].
@@ -132,43 +86,10 @@ impl Row {
     #[inline(always)] // the derive's per-field path: no call frame between it and the driver
     pub fn try_take<T: Decode, I: ColumnIndex>(&mut self, index: I) -> Result<T> {
         let i = index.position(self)?;
-        // A MySQL byte value may be moved out of the row (out of line). Everything else,
-        // PostgreSQL's values included (they share one buffer), is decoded where it lies.
-        #[cfg(feature = "mysql")]
-        #[allow(irrefutable_let_patterns)]
-        // with the mysql feature alone, `My` is the only row
-        if let RowInner::My(r) = &self.inner {
-            if my::holds_bytes(r, i) {
-                return self.take_mysql(i);
-            }
+        match self.inner.take(i) {
+            Ok(v) => Ok(v),
+            Err(reason) => Err(self.decode_error::<T>(i, reason)),
         }
-        self.decode_at(i)
-    }
-
-    /// [`Row::try_take`] on a MySQL row, at a checked position.
-    #[cfg(feature = "mysql")]
-    #[allow(irrefutable_let_patterns)] // with the mysql feature alone, `My` is the only row
-    fn take_mysql<T: Decode>(&mut self, i: usize) -> Result<T> {
-        if let RowInner::My(r) = &self.inner {
-            // One look at the cell: a text or binary buffer is moved out of the row; a
-            // decimal, JSON or text-protocol number is decoded where it lies.
-            let text = match my::cell(r, i) {
-                Ok(Cell::Text(_)) => true,
-                Ok(Cell::Bytes(_)) => false,
-                Ok(cell) => {
-                    return T::decode(cell).map_err(|reason| self.decode_error::<T>(i, reason))
-                }
-                Err(reason) => return Err(self.decode_error::<T>(i, reason)),
-            };
-            if let RowInner::My(r) = &mut self.inner {
-                if let Some(mysql_async::Value::Bytes(bytes)) = r.take::<mysql_async::Value, _>(i) {
-                    return T::decode_owned(bytes, text)
-                        .map_err(|reason| self.decode_error::<T>(i, reason));
-                }
-            }
-        }
-        // Already taken, or not a MySQL row after all: the ordinary path says why.
-        self.decode_at(i)
     }
 
     /// Decodes a column into a [`Value`], whatever its type.
@@ -190,14 +111,12 @@ impl Row {
     #[cold]
     #[inline(never)]
     fn decode_error<T>(&self, index: usize, reason: String) -> Error {
-        Error::Decode {
-            column: self
-                .column_name(index)
+        Error::decode::<T>(
+            self.column_name(index)
                 .map_or_else(|| index.to_string(), str::to_owned),
-            sql_type: self.column_type(index),
-            rust_type: std::any::type_name::<T>(),
+            self.column_type(index),
             reason,
-        }
+        )
     }
 }
 

@@ -9,10 +9,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::config::DatabaseConfig;
+use crate::database::Database;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::pool::Database;
 use crate::sql::quote_identifier;
 
 /// The environment variable naming the test server for `backend`.

@@ -38,7 +38,7 @@ pub fn bind(values: &[String]) -> Vec<Param<'_>> {
 
 /// `500ms`, `2s`, `1.5s`, `5m`, `1h` or plain seconds, as in the URL options.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = weir::config::parse_duration("--timeout", s).map_err(|e| e.to_string())?;
+    let d = weir::parse_duration("--timeout", s).map_err(|e| e.to_string())?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
     }

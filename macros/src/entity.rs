@@ -1,8 +1,8 @@
-//! `#[derive(Entity)]`: implements `weir::repo::Entity` and `weir::FromRow` for a struct with
+//! `#[derive(Entity)]`: implements `weir::Entity` and `weir::FromRow` for a struct with
 //! named fields.
 //!
 //! ```text
-//! #[derive(weir::repo::Entity)]
+//! #[derive(weir::Entity)]
 //! #[weir(table = "users", rename_all = "snake_case")]
 //! struct User {
 //!     #[weir(primary_key, generated)]   // the database makes the key; inserts leave it out
@@ -151,7 +151,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         #from_row
 
         #[automatically_derived]
-        impl ::weir::repo::Entity for #name {
+        impl ::weir::Entity for #name {
             type Key = #key_ty;
             const TABLE: &'static str = #table;
             const COLUMNS: &'static [&'static str] = &[#(#names),*];

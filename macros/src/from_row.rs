@@ -83,7 +83,7 @@ pub(crate) fn generate(
                 next_index += 1;
                 uses_map = true;
                 quote_spanned!(ty_span=> {
-                    let at = map.locate(&#row, ::weir::row::NameAt { name: #column, hint: #hint })?;
+                    let at = map.locate(&#row, ::weir::__private::NameAt { name: #column, hint: #hint })?;
                     #row.try_take::<#ty, usize>(at)?
                 })
             } else {
@@ -128,10 +128,10 @@ pub(crate) fn generate(
         #[automatically_derived]
         impl #impl_generics ::weir::FromRow for #name #ty_generics #where_clause {
             fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
-                Self::from_row_mapped(row, &mut ::weir::row::ColumnMap::default())
+                Self::from_row_mapped(row, &mut ::weir::__private::ColumnMap::default())
             }
 
-            fn from_row_mapped(#param: ::weir::Row, #map_param: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> {
+            fn from_row_mapped(#param: ::weir::Row, #map_param: &mut ::weir::__private::ColumnMap) -> ::weir::Result<Self> {
                 #rebind
                 ::std::result::Result::Ok(#body)
             }

@@ -2,7 +2,7 @@
 //!
 //! This crate provides `#[derive(FromRow)]`, which implements `weir::FromRow`
 //! for a struct, `#[derive(Entity)]` and `embed_migrations!`. Use them through
-//! the `weir` crate (`weir::FromRow`, `weir::repo::Entity`,
+//! the `weir` crate (`weir::FromRow`, `weir::Entity`,
 //! `weir::embed_migrations!`), not directly: the generated code refers to
 //! `::weir` paths.
 //!
@@ -30,16 +30,16 @@
 //! ```text
 //! impl ::weir::FromRow for User {
 //!     fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
-//!         Self::from_row_mapped(row, &mut ::weir::row::ColumnMap::default())
+//!         Self::from_row_mapped(row, &mut ::weir::__private::ColumnMap::default())
 //!     }
 //!
 //!     // For the rows of one result, `map` remembers where the first row had each column.
-//!     fn from_row_mapped(row: ::weir::Row, map: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> {
+//!     fn from_row_mapped(row: ::weir::Row, map: &mut ::weir::__private::ColumnMap) -> ::weir::Result<Self> {
 //!         let mut row = row; // columns are taken out: MySQL strings are moved, not copied
 //!         ::std::result::Result::Ok(Self {
 //!             // Each column is looked for at its field's position first, then by name.
 //!             id: {
-//!                 let at = map.locate(&row, ::weir::row::NameAt { name: "id", hint: 0 })?;
+//!                 let at = map.locate(&row, ::weir::__private::NameAt { name: "id", hint: 0 })?;
 //!                 row.try_take::<i64, usize>(at)?
 //!             },
 //!             /* ... */
@@ -115,11 +115,11 @@ pub fn derive_from_row(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Derives `weir::repo::Entity` and `weir::FromRow` for a struct with named fields: derive
+/// Derives `weir::Entity` and `weir::FromRow` for a struct with named fields: derive
 /// `Entity` alone, not `FromRow` as well.
 ///
 /// ```text
-/// #[derive(weir::repo::Entity)]
+/// #[derive(weir::Entity)]
 /// #[weir(table = "users")]                // required; `rename_all` as for FromRow
 /// struct User {
 ///     #[weir(primary_key, generated)]     // one key; `generated`: made by the database

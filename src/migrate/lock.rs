@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{checksum, hex, HISTORY_TABLE, PG_LOCK_KEY};
-use crate::conn::Connection;
+use crate::connection::Connection;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::executor::Executor;

@@ -6,7 +6,7 @@
 //! [`FromRow`] (so do not derive `FromRow` as well):
 //!
 //! ```no_run
-//! use weir::repo::{Entity, Filter, Order, Page, Query, Repo};
+//! use weir::{Entity, Filter, Order, Page, Query, Repo};
 //!
 //! #[derive(Debug, Clone, Entity)]
 //! #[weir(table = "users")]
@@ -66,10 +66,12 @@ mod sql;
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::backend::CopyTarget;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
-use crate::executor::{CopyRows, Executor};
+use crate::executor::Executor;
 use crate::row::FromRow;
+use crate::types::CopyRows;
 use crate::types::{Decode, Encode, Param};
 
 pub use filter::{Filter, Order, Page, Query};
@@ -142,6 +144,7 @@ pub struct Repo<T> {
 }
 
 /// The entities of one `insert_many` as `COPY` rows: the inserted columns of each, in order.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // COPY is PostgreSQL's
 struct EntityRows<'e, T> {
     entities: &'e [T],
     columns: &'e [usize],
@@ -410,7 +413,7 @@ impl<T: Entity> Repo<T> {
             sql.push(" RETURNING ");
             sql.push(n.key());
         }
-        db.insert_returning_id::<T::Key, _>(&sql.text, sql.params)
+        crate::executor::insert_returning_id::<_, T::Key, _>(db, &sql.text, sql.params)
             .await?
             .ok_or_else(|| {
                 Error::Config(format!(
@@ -454,9 +457,13 @@ impl<T: Entity> Repo<T> {
                 columns: &columns,
                 entity: n.entity,
             };
-            return db
-                .copy_in(&n.table, &n.list(&columns), columns.len(), &rows)
-                .await;
+            let list = n.list(&columns);
+            let target = CopyTarget {
+                table: &n.table,
+                columns: &list,
+                width: columns.len(),
+            };
+            return crate::executor::copy_in(db, target, &rows).await;
         }
         let max_rows = (MAX_PARAMS / columns.len()).max(1);
         let head = format!("INSERT INTO {} ({}) VALUES ", n.table, n.list(&columns));

@@ -9,7 +9,10 @@ mod rewrite;
 mod scan;
 mod split;
 
-pub(crate) use rewrite::{rewrite_placeholders, RewriteCache, Rewritten};
+#[cfg(feature = "postgres")]
+pub(crate) use rewrite::rewrite_placeholders;
+#[cfg(feature = "mysql")]
+pub(crate) use rewrite::{RewriteCache, Rewritten};
 pub(crate) use scan::{is_blank, may_change_session};
 pub use split::{split_script, ScriptStatement};
 

@@ -3,8 +3,8 @@
 //! under the parameter limit on MySQL); upserts; optimistic locking; unique violations;
 //! hostile values and hostile identifiers. Each body runs on both backends.
 
-use weir::repo::{Entity, Filter, Order, Page, Query, Repo};
 use weir::{Backend, Error, Executor};
+use weir::{Entity, Filter, Order, Page, Query, Repo};
 
 use crate::both_backends;
 use crate::common::Ctx;

@@ -49,18 +49,18 @@ fn named_struct_reads_columns_by_field_name() {
         #[automatically_derived]
         impl ::weir::FromRow for User {
             fn from_row(row: ::weir::Row) -> ::weir::Result<Self> {
-                Self::from_row_mapped(row, &mut ::weir::row::ColumnMap::default())
+                Self::from_row_mapped(row, &mut ::weir::__private::ColumnMap::default())
             }
 
-            fn from_row_mapped(row: ::weir::Row, map: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> {
+            fn from_row_mapped(row: ::weir::Row, map: &mut ::weir::__private::ColumnMap) -> ::weir::Result<Self> {
                 let mut row = row;
                 ::std::result::Result::Ok(Self {
                     id: {
-                        let at = map.locate(&row, ::weir::row::NameAt { name: "id", hint: 0usize })?;
+                        let at = map.locate(&row, ::weir::__private::NameAt { name: "id", hint: 0usize })?;
                         row.try_take::<i64, usize>(at)?
                     },
                     name: {
-                        let at = map.locate(&row, ::weir::row::NameAt { name: "name", hint: 1usize })?;
+                        let at = map.locate(&row, ::weir::__private::NameAt { name: "name", hint: 1usize })?;
                         row.try_take::<Option<String>, usize>(at)?
                     }
                 })
@@ -74,7 +74,7 @@ fn named_struct_reads_columns_by_field_name() {
 fn unit_and_empty_structs() {
     let out = expand(parse_quote! { struct Unit; });
     assert!(
-        squash(&out).contains(&squash("fn from_row_mapped(_row: ::weir::Row, _map: &mut ::weir::row::ColumnMap) -> ::weir::Result<Self> { ::std::result::Result::Ok(Self) }")),
+        squash(&out).contains(&squash("fn from_row_mapped(_row: ::weir::Row, _map: &mut ::weir::__private::ColumnMap) -> ::weir::Result<Self> { ::std::result::Result::Ok(Self) }")),
         "{out}"
     );
     let out = expand(parse_quote! { struct Empty {} });

@@ -1,7 +1,7 @@
 //! `#[derive(Entity)]`: the metadata, keys and values an entity gives weir's repository,
 //! and the `FromRow` half reading the same columns.
 
-use weir::repo::Entity;
+use weir::Entity;
 use weir::{Executor, Param};
 
 use crate::common::{each_server, select};

@@ -1,7 +1,7 @@
 //! What `rename_all` makes of field names, seen in an entity's `COLUMNS` (the names the
 //! `FromRow` half reads too).
 
-use weir::repo::Entity;
+use weir::Entity;
 
 /// The columns of an entity whose fields (after a key named "key") are `$field`s, under
 /// `rename_all = $rule`.

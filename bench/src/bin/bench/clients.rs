@@ -20,8 +20,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgSslMode};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::NoTls;
-use weir::repo::{Entity, Repo};
 use weir::Executor;
+use weir::{Entity, Repo};
 
 /// Connections per pool, for every client.
 pub const POOL_SIZE: usize = 16;

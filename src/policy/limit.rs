@@ -1,59 +1,18 @@
-//! Flow control: lanes that bound statements in flight and shed load, and deadlines that span
-//! a whole call.
-//!
-//! A call first takes a permit from its lane (and from the global limit, if one is set), then a
-//! connection, then runs its statement; one deadline covers all three. Permits are owned values
-//! that travel with the call and are released when its connection goes back to the pool.
-//! Waiting for a permit is first come, first served; a lane whose queue is full refuses at once
-//! ([`Error::Shed`]) instead of letting callers pile up.
+//! Lanes (bulkheads) that bound statements in flight and shed load. Permits are owned values
+//! that travel with the call and are released when its session goes back to the pool.
+//! Waiting for a permit is first come, first served; a lane whose queue is full refuses at
+//! once ([`Error::Shed`]) instead of letting callers pile up.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::{CallPhase, Error, Result};
-use crate::stats::{LaneStats, Outcome};
-
-/// Limits of one lane (bulkhead).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lane {
-    /// Statements of this lane in flight at once.
-    pub max_in_flight: usize,
-    /// Calls allowed to wait for a permit; past it a call fails at once with [`Error::Shed`].
-    pub max_queue: usize,
-    /// How long a call may wait for a permit before [`Error::QueueTimeout`].
-    pub queue_timeout: Duration,
-}
-
-impl Lane {
-    /// A lane of `max_in_flight` statements, a queue of 4 times that, and a 5 s queue timeout.
-    #[must_use]
-    pub fn new(max_in_flight: usize) -> Self {
-        Lane {
-            max_in_flight,
-            max_queue: max_in_flight.saturating_mul(4),
-            queue_timeout: Duration::from_secs(5),
-        }
-    }
-
-    /// Sets the queue length.
-    #[must_use]
-    pub fn with_max_queue(mut self, max_queue: usize) -> Self {
-        self.max_queue = max_queue;
-        self
-    }
-
-    /// Sets the queue timeout.
-    #[must_use]
-    pub fn with_queue_timeout(mut self, timeout: Duration) -> Self {
-        self.queue_timeout = timeout;
-        self
-    }
-}
+use crate::config::Lane;
+use crate::error::{Error, Result};
+use crate::pool::Permits;
+use crate::stats::LaneStats;
 
 /// The name of the lane calls use unless they pick one.
 pub const DEFAULT_LANE: &str = "default";
@@ -129,13 +88,6 @@ impl Drop for LeaveQueue<'_> {
     }
 }
 
-/// The permits one call holds: its lane's and the global one. Released on drop.
-#[derive(Debug, Default)]
-pub(crate) struct Permits {
-    _lane: Option<OwnedSemaphorePermit>,
-    _global: Option<OwnedSemaphorePermit>,
-}
-
 /// Every lane of a pool, and the global limit.
 #[derive(Debug)]
 pub(crate) struct Limits {
@@ -196,106 +148,10 @@ impl Limits {
     }
 }
 
-/// Per-call settings: which lane, and the deadline.
-#[derive(Debug, Clone, Default)]
-pub struct CallOptions {
-    /// Lane name; `None` is the default lane.
-    pub lane: Option<Arc<str>>,
-    /// Deadline for the whole call (permit, connection, statement); `None` uses the pool's
-    /// `statement_timeout`.
-    pub timeout: Option<Duration>,
-}
-
-/// Which phase of a call is under way, for the error a deadline produces.
-#[derive(Debug, Default)]
-pub(crate) struct PhaseCell(AtomicU8);
-
-impl PhaseCell {
-    pub(crate) fn set(&self, phase: CallPhase) {
-        self.0.store(phase as u8, Ordering::Relaxed);
-    }
-
-    fn get(&self) -> CallPhase {
-        match self.0.load(Ordering::Relaxed) {
-            0 => CallPhase::Queue,
-            1 => CallPhase::Acquire,
-            _ => CallPhase::Execute,
-        }
-    }
-}
-
-/// Runs `call` under `timeout`; past it, the call is dropped (which cancels its statement on the
-/// server) and the error names the phase it was in.
-///
-/// The call is boxed: an `async fn` taking it by value would hold it (and the `Timeout` around
-/// it) inline, doubling the size of every caller's future, and futures that size are copied
-/// each time they move. One allocation per call is cheaper than those copies (callgrind).
-pub(crate) fn with_deadline<'a, T: 'a>(
-    timeout: Option<Duration>,
-    phase: &'a PhaseCell,
-    call: impl Future<Output = Result<T>> + 'a,
-) -> impl Future<Output = Result<T>> + 'a {
-    let call = Box::pin(call);
-    async move {
-        match timeout {
-            None => call.await,
-            Some(after) => match tokio::time::timeout(after, call).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::QueryTimeout {
-                    after,
-                    phase: phase.get(),
-                }),
-            },
-        }
-    }
-}
-
-/// Counts a call's outcome and latency when it ends, including when it is dropped.
-pub(crate) struct CallRecord<'a> {
-    lane: &'a LaneState,
-    started: Instant,
-    done: bool,
-}
-
-impl<'a> CallRecord<'a> {
-    pub(crate) fn start(lane: &'a LaneState) -> Self {
-        CallRecord {
-            lane,
-            started: Instant::now(),
-            done: false,
-        }
-    }
-
-    pub(crate) fn finish<T>(mut self, r: &Result<T>) {
-        self.done = true;
-        self.lane
-            .stats
-            .record(&self.lane.name, Outcome::of(r), self.started.elapsed());
-    }
-
-    pub(crate) fn fail(mut self, e: &Error) {
-        self.done = true;
-        self.lane.stats.record(
-            &self.lane.name,
-            Outcome::of_error(e),
-            self.started.elapsed(),
-        );
-    }
-}
-
-impl Drop for CallRecord<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.lane
-                .stats
-                .record(&self.lane.name, Outcome::Cancelled, self.started.elapsed());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// With time paused, a full lane queues in order, sheds past its queue, and times out.
     #[tokio::test(start_paused = true)]
@@ -352,27 +208,5 @@ mod tests {
         let permits: Vec<_> =
             futures_util::future::join_all((0..100).map(|_| limits.admit(&lane))).await;
         assert!(permits.iter().all(Result::is_ok));
-    }
-
-    /// The deadline names the phase the call was in when it fired.
-    #[tokio::test(start_paused = true)]
-    async fn deadline_reports_the_phase() {
-        let phase = PhaseCell::default();
-        let err = with_deadline(Some(Duration::from_millis(10)), &phase, async {
-            phase.set(CallPhase::Acquire);
-            std::future::pending::<Result<()>>().await
-        })
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::QueryTimeout {
-                    phase: CallPhase::Acquire,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
     }
 }

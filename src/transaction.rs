@@ -10,101 +10,26 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::conn::Lease;
+use crate::config::TxOptions;
 use crate::engine::Backend;
 use crate::error::{CallPhase, Error, Result};
-use crate::limit::{with_deadline, LaneState, PhaseCell};
+use crate::executor::sealed::Plumbing;
+use crate::executor::{Executor, Overrides};
+use crate::policy::{self, CallScope, LaneState};
+use crate::pool::Lease;
 
-/// Transaction isolation level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IsolationLevel {
-    /// `READ UNCOMMITTED` (PostgreSQL runs it as read committed).
-    ReadUncommitted,
-    /// `READ COMMITTED`: PostgreSQL's default.
-    ReadCommitted,
-    /// `REPEATABLE READ`: MySQL's and MariaDB's default.
-    RepeatableRead,
-    /// `SERIALIZABLE`.
-    Serializable,
-}
-
-impl IsolationLevel {
-    fn sql(self) -> &'static str {
-        match self {
-            IsolationLevel::ReadUncommitted => "READ UNCOMMITTED",
-            IsolationLevel::ReadCommitted => "READ COMMITTED",
-            IsolationLevel::RepeatableRead => "REPEATABLE READ",
-            IsolationLevel::Serializable => "SERIALIZABLE",
-        }
-    }
-}
-
-/// Whether a transaction may write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AccessMode {
-    /// Reads and writes. Default.
-    #[default]
-    ReadWrite,
-    /// Reads only: writes fail on the server.
-    ReadOnly,
-}
-
-/// How to start a transaction. Default: the server's isolation level, read-write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TxOptions {
-    /// Isolation level; `None` keeps the server's default.
-    pub isolation: Option<IsolationLevel>,
-    /// Read-write or read-only.
-    pub access: AccessMode,
-}
-
-impl TxOptions {
-    /// Sets the isolation level.
-    #[must_use]
-    pub fn isolation(mut self, level: IsolationLevel) -> Self {
-        self.isolation = Some(level);
-        self
-    }
-
-    /// Makes the transaction read-only.
-    #[must_use]
-    pub fn read_only(mut self) -> Self {
-        self.access = AccessMode::ReadOnly;
-        self
-    }
-
-    /// The statement(s) that open the transaction, `; `-separated.
-    pub(crate) fn begin_sql(&self, backend: Backend) -> String {
-        let read_only = self.access == AccessMode::ReadOnly;
-        match backend {
-            Backend::Postgres => {
-                let mut sql = String::from("BEGIN");
-                if let Some(level) = self.isolation {
-                    sql.push_str(" ISOLATION LEVEL ");
-                    sql.push_str(level.sql());
-                }
-                if read_only {
-                    sql.push_str(" READ ONLY");
-                }
-                sql
-            }
-            Backend::MySql => {
-                // SET TRANSACTION without SESSION applies to the next transaction only.
-                let mut sql = String::new();
-                if let Some(level) = self.isolation {
-                    sql.push_str("SET TRANSACTION ISOLATION LEVEL ");
-                    sql.push_str(level.sql());
-                    sql.push_str("; ");
-                }
-                sql.push_str(if read_only {
-                    "START TRANSACTION READ ONLY"
-                } else {
-                    "START TRANSACTION"
-                });
-                sql
-            }
-        }
-    }
+/// Runs transaction control `$op` on the session `$s` of `$mutex` through the policy path,
+/// under the transaction's deadline and counted in its lane. Past the deadline the statement
+/// is abandoned: cancelled on the server, and its session discarded rather than reused.
+macro_rules! control {
+    ($mutex:expr, $lane:expr, $timeout:expr, $sql:expr, |$s:ident| $op:expr) => {{
+        let scope = CallScope::new($lane, $timeout);
+        let session = async {
+            scope.phase.set(CallPhase::Acquire);
+            Ok::<_, Error>($mutex.lock().await)
+        };
+        policy::run_call!(&scope, $sql, session, |$s| $op)
+    }};
 }
 
 /// Where a transaction's session lives: its own lease, or one borrowed from a connection or
@@ -164,10 +89,7 @@ impl<'c> Transaction<'c> {
         lane: Arc<LaneState>,
         timeout: Option<Duration>,
     ) -> Result<Transaction<'c>> {
-        let depth = bounded(timeout, async {
-            conn.mutex().lock().await.conn()?.begin(&options).await
-        })
-        .await?;
+        let depth = control!(conn.mutex(), &lane, timeout, "BEGIN", |s| s.begin(&options))?;
         Ok(Transaction {
             conn,
             depth,
@@ -176,18 +98,6 @@ impl<'c> Transaction<'c> {
             lane,
             timeout,
         })
-    }
-
-    pub(crate) fn lane(&self) -> &LaneState {
-        &self.lane
-    }
-
-    pub(crate) fn timeout(&self) -> Option<Duration> {
-        self.timeout
-    }
-
-    pub(crate) async fn lock(&self) -> MutexGuard<'_, Lease> {
-        self.conn.mutex().lock().await
     }
 
     /// Which backend this transaction runs on.
@@ -223,10 +133,9 @@ impl<'c> Transaction<'c> {
     /// back instead. [`Error::CommitOutcomeUnknown`] when the connection fails or the deadline passes while
     /// the `COMMIT` is in flight.
     pub async fn commit(mut self) -> Result<()> {
-        let r = bounded(self.timeout, async {
-            self.lock().await.conn()?.commit(self.depth).await
-        })
-        .await;
+        let depth = self.depth;
+        let r = control!(self.conn.mutex(), &self.lane, self.timeout, "COMMIT", |s| s
+            .commit(depth));
         self.finished = r.is_ok();
         match r {
             // The COMMIT may have reached the server and taken effect before the link broke.
@@ -245,10 +154,14 @@ impl<'c> Transaction<'c> {
     /// # Errors
     /// The server's error, or a lost connection (whose transaction the server then ends).
     pub async fn rollback(mut self) -> Result<()> {
-        let r = bounded(self.timeout, async {
-            self.lock().await.conn()?.rollback(self.depth).await
-        })
-        .await;
+        let depth = self.depth;
+        let r = control!(
+            self.conn.mutex(),
+            &self.lane,
+            self.timeout,
+            "ROLLBACK",
+            |s| s.rollback(depth)
+        );
         self.finished = r.is_ok();
         r
     }
@@ -263,9 +176,8 @@ impl Drop for Transaction<'_> {
         // operation in flight holds `&self`. If it is held anyway, the lease is discarded.
         match self.conn.mutex().try_lock() {
             Ok(mut lease) => {
-                if let Ok(conn) = lease.conn() {
-                    let depth = self.depth;
-                    conn.rollback_to = Some(conn.rollback_to.map_or(depth, |d| d.min(depth)));
+                if let Ok(session) = lease.session() {
+                    session.abandon(self.depth);
                 }
             }
             Err(_) => tracing::warn!("transaction dropped while its connection was in use"),
@@ -273,19 +185,36 @@ impl Drop for Transaction<'_> {
     }
 }
 
-/// Runs transaction control under the transaction's deadline. Past it the statement is
-/// abandoned: cancelled on the server, and its connection discarded rather than reused.
-async fn bounded<T>(
-    timeout: Option<Duration>,
-    call: impl std::future::Future<Output = Result<T>>,
-) -> Result<T> {
-    let phase = PhaseCell::default();
-    phase.set(CallPhase::Execute);
-    with_deadline(timeout, &phase, call).await
-}
-
 impl From<tokio::sync::TryLockError> for Error {
     fn from(_: tokio::sync::TryLockError) -> Self {
         Error::Driver("connection is busy".into())
+    }
+}
+
+impl Plumbing for Transaction<'_> {
+    type Guard<'a>
+        = MutexGuard<'a, Lease>
+    where
+        Self: 'a;
+
+    fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
+        Ok(CallScope::new(
+            &self.lane,
+            o.timeout.unwrap_or(self.timeout),
+        ))
+    }
+
+    async fn session<'a, 's>(&'a self, scope: &'s CallScope<'a>) -> Result<MutexGuard<'a, Lease>>
+    where
+        'a: 's,
+    {
+        scope.phase.set(CallPhase::Acquire);
+        Ok(self.conn.mutex().lock().await)
+    }
+}
+
+impl Executor for Transaction<'_> {
+    fn backend(&self) -> Backend {
+        Transaction::backend(self)
     }
 }

@@ -294,10 +294,10 @@ mod tests {
         use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
         use rustls::{CertificateError, DigitallySignedStruct};
 
+        use crate::backend::tls::pg::verifier;
+        use crate::backend::tls::pg_tls_config;
         use crate::config::SslMode;
         use crate::error::Error;
-        use crate::tls::pg::verifier;
-        use crate::tls::pg_tls_config;
 
         // Test certificates made once with openssl (ECDSA P-256, valid 2026-11-22 to 2126-10-29):
         // two self-signed CAs, and a leaf for `db.example.com` signed by CA1. The tests verify at
@@ -592,8 +592,8 @@ qy/fJvibHXLP55cMxfC2vQ6a/Efj5PqtvYoP
 
         use mysql_async::SslOpts;
 
+        use crate::backend::tls::mysql_ssl_opts;
         use crate::config::SslMode;
-        use crate::tls::mysql_ssl_opts;
 
         /// (accept_invalid_certs, skip_domain_validation, disable_built_in_roots, root count)
         fn flags(mode: SslMode, root: Option<&Path>) -> (bool, bool, bool, usize) {

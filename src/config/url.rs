@@ -1,0 +1,303 @@
+//! Settings from a URL: `scheme://[user[:password]@]host[:port][/database][?option=value&...]`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{CheckoutOrder, DatabaseConfig, Secret, SslMode};
+use crate::engine::Backend;
+use crate::error::{Error, Result};
+
+/// The URL query options [`DatabaseConfig::from_url`] understands.
+pub const URL_OPTIONS: &[&str] = &[
+    "pool_max_size",
+    "pool_min_idle",
+    "acquire_timeout",
+    "connect_timeout",
+    "idle_timeout",
+    "max_lifetime",
+    "idle_check_after",
+    "checkout_order",
+    "cleanup_timeout",
+    "statement_timeout",
+    "statement_cache_capacity",
+    "sslmode",
+    "sslrootcert",
+    "application_name",
+    "max_in_flight",
+    "host",
+    "socket",
+];
+
+impl DatabaseConfig {
+    /// Parses `postgres://`, `postgresql://`, `mysql://` or `mariadb://` URLs:
+    /// `scheme://[user[:password]@]host[:port][/database][?option=value&...]`.
+    ///
+    /// Options: see [`URL_OPTIONS`]; durations take `500ms`, `30s`, `5m`, `1h` or plain seconds.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a missing or unknown scheme, a bad port, bad percent-escapes, an
+    /// unknown option or an invalid option value. The message never contains the password.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            Error::Config("URL has no scheme: expected postgres://... or mysql://...".into())
+        })?;
+        let backend = match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Backend::Postgres,
+            "mysql" | "mariadb" => Backend::MySql,
+            other => {
+                return Err(Error::Config(format!(
+                    "unsupported URL scheme `{other}` (expected postgres, postgresql, mysql or mariadb)"
+                )))
+            }
+        };
+        let mut cfg = DatabaseConfig::new(backend);
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let (authority, path) = match rest.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (rest, None),
+        };
+        // The last '@' separates credentials: a password may contain an unescaped '@'.
+        let hostport = match authority.rsplit_once('@') {
+            Some((userinfo, hostport)) => {
+                let (user, pass) = match userinfo.split_once(':') {
+                    Some((u, p)) => (u, Some(p)),
+                    None => (userinfo, None),
+                };
+                if !user.is_empty() {
+                    cfg.user = decode(user, "user name")?;
+                }
+                if let Some(p) = pass {
+                    cfg.password = Some(Secret(decode(p, "password")?));
+                }
+                hostport
+            }
+            None => authority,
+        };
+        let (host, port) = split_host_port(hostport)?;
+        if !host.is_empty() {
+            cfg.host = decode(host, "host")?;
+        }
+        if let Some(p) = port {
+            cfg.port = parse_port(p)?;
+        }
+        if let Some(db) = path.filter(|p| !p.is_empty()) {
+            cfg.database = Some(decode(db, "database name")?);
+        }
+        for pair in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|p| !p.is_empty())
+        {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = decode(value, key)?;
+            cfg = cfg.apply_option(key, &value)?;
+        }
+        Ok(cfg)
+    }
+
+    fn apply_option(mut self, key: &str, value: &str) -> Result<Self> {
+        match key {
+            "pool_max_size" | "max_connections" => self.max_size = parse_number(key, value)?,
+            "pool_min_idle" | "min_connections" => self.min_idle = parse_number(key, value)?,
+            "acquire_timeout" => self.acquire_timeout = parse_duration(key, value)?,
+            "connect_timeout" => self.connect_timeout = parse_duration(key, value)?,
+            "cleanup_timeout" => self.cleanup_timeout = parse_duration(key, value)?,
+            "idle_timeout" => self.idle_timeout = parse_optional_duration(key, value)?,
+            "max_lifetime" => self.max_lifetime = parse_optional_duration(key, value)?,
+            "idle_check_after" => self.idle_check_after = parse_duration(key, value)?,
+            "checkout_order" => self.checkout_order = CheckoutOrder::parse(value)?,
+            "statement_timeout" => self.statement_timeout = parse_optional_duration(key, value)?,
+            "statement_cache_capacity" => self.statement_cache_capacity = parse_number(key, value)?,
+            "sslmode" | "ssl-mode" | "ssl_mode" => {
+                self.ssl_mode = SslMode::parse(&value.to_ascii_lowercase())?
+            }
+            "sslrootcert" | "ssl_root_cert" | "ssl-ca" => {
+                self.ssl_root_cert = Some(PathBuf::from(value))
+            }
+            "application_name" => self.application_name = Some(value.to_owned()),
+            "max_in_flight" => self.max_in_flight = Some(parse_number(key, value)?),
+            "host" | "socket" => {
+                if value.starts_with('/') {
+                    self.socket = Some(PathBuf::from(value));
+                } else {
+                    self.host = value.to_owned();
+                }
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "unknown URL option `{other}` (known: {})",
+                    URL_OPTIONS.join(", ")
+                )))
+            }
+        }
+        Ok(self)
+    }
+}
+
+fn decode(s: &str, what: &str) -> Result<String> {
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(s).collect();
+    // A stray '%' that is not followed by two hex digits passes through percent_decode: refuse
+    // it, since the user almost certainly meant something else.
+    let b = s.as_bytes();
+    for (i, c) in b.iter().enumerate() {
+        if *c == b'%'
+            && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        {
+            // Never echo a password back, even in part.
+            let shown = if what == "password" { "***" } else { s };
+            return Err(Error::Config(format!(
+                "bad percent-escape in {what} `{shown}`"
+            )));
+        }
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Error::Config(format!("{what} is not valid UTF-8 after percent-decoding")))
+}
+
+fn split_host_port(s: &str) -> Result<(&str, Option<&str>)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| Error::Config(format!("unclosed `[` in host `{s}`")))?;
+        return match after.strip_prefix(':') {
+            Some(port) => Ok((host, Some(port))),
+            None if after.is_empty() => Ok((host, None)),
+            None => Err(Error::Config(format!(
+                "unexpected `{after}` after host `[{host}]`"
+            ))),
+        };
+    }
+    Ok(match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    })
+}
+
+fn parse_port(p: &str) -> Result<u16> {
+    match p.parse::<u32>() {
+        Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
+        Ok(n) => Err(Error::Config(format!("port {n} is out of range 1-65535"))),
+        Err(_) => Err(Error::Config(format!("port `{p}` is not a number"))),
+    }
+}
+
+fn parse_number(key: &str, value: &str) -> Result<usize> {
+    value
+        .parse()
+        .map_err(|_| Error::Config(format!("option {key}: `{value}` is not a whole number")))
+}
+
+/// Parses a duration as the URL options take it: `500ms`, `30s`, `5m`, `1h` or plain seconds.
+/// `key` names the setting in the error.
+///
+/// # Errors
+/// [`Error::Config`] naming `key` for anything else (negative, unknown unit, overflow).
+pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
+    let bad = || {
+        Error::Config(format!(
+            "option {key}: `{value}` is not a duration (use e.g. 500ms, 30s, 5m, 1h)"
+        ))
+    };
+    let v = value.trim();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+fn parse_optional_duration(key: &str, value: &str) -> Result<Option<Duration>> {
+    match value {
+        "" | "none" | "off" | "0" => Ok(None),
+        v => parse_duration(key, v).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_full_url() {
+        let c = DatabaseConfig::from_url(
+            "postgres://app:s%40cret@db.example:6543/shop?pool_max_size=4&acquire_timeout=250ms&sslmode=require&application_name=svc",
+        )
+        .unwrap();
+        assert_eq!(c.backend, Backend::Postgres);
+        assert_eq!(
+            (c.user.as_str(), c.host.as_str(), c.port),
+            ("app", "db.example", 6543)
+        );
+        assert_eq!(c.password.as_ref().unwrap().0, "s@cret");
+        assert_eq!(c.database.as_deref(), Some("shop"));
+        assert_eq!(c.max_size, 4);
+        assert_eq!(c.acquire_timeout, Duration::from_millis(250));
+        assert_eq!(c.ssl_mode, SslMode::Require);
+        assert!(!format!("{c:?}").contains("s@cret"));
+    }
+
+    #[test]
+    fn mariadb_scheme_and_ipv6() {
+        let c = DatabaseConfig::from_url("mariadb://root@[::1]:3307/test").unwrap();
+        assert_eq!(c.backend, Backend::MySql);
+        assert_eq!((c.host.as_str(), c.port), ("::1", 3307));
+        assert_eq!(c.target(), "[::1]:3307");
+    }
+
+    #[test]
+    fn rejects_bad_input_with_distinct_messages() {
+        let cases = [
+            ("127.0.0.1:5432/test", "no scheme"),
+            ("redis://x/y", "unsupported URL scheme"),
+            ("postgres://h:99999/db", "out of range"),
+            ("postgres://h:abc/db", "not a number"),
+            (
+                "postgres://u:p%zz@h/db",
+                "bad percent-escape in password `***`",
+            ),
+            (
+                "postgres://h/db?frobnicate=1",
+                "unknown URL option `frobnicate`",
+            ),
+            ("postgres://h/db?acquire_timeout=soon", "not a duration"),
+            ("postgres://h/db?sslmode=maybe", "invalid sslmode"),
+        ];
+        for (url, want) in cases {
+            let err = DatabaseConfig::from_url(url).unwrap_err().to_string();
+            assert!(err.contains(want), "{url}: {err}");
+            assert!(!err.contains("p%zz"), "{err}");
+        }
+    }
+
+    #[test]
+    fn validate_rejects_inconsistent_pool() {
+        let c = DatabaseConfig::new(Backend::MySql)
+            .with_max_size(2)
+            .with_min_idle(3);
+        assert!(matches!(c.validate(), Err(Error::Config(_))));
+        let c = DatabaseConfig::new(Backend::MySql).with_max_size(0);
+        assert!(matches!(c.validate(), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("k", "2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(
+            parse_duration("k", "1.5").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert!(parse_duration("k", "-1s").is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! [`Connection`]: one session checked out of the pool for a sequence of statements.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::config::TxOptions;
+use crate::engine::Backend;
+use crate::error::{CallPhase, Result};
+use crate::executor::sealed::Plumbing;
+use crate::executor::{Executor, Overrides};
+use crate::policy::{CallScope, LaneState};
+use crate::pool::Lease;
+use crate::transaction::{Transaction, TxConn};
+
+/// A connection checked out of the pool for a sequence of statements on one session
+/// (session settings, temporary tables, locks). Returned to the pool on drop.
+pub struct Connection {
+    lease: Mutex<Lease>,
+    backend: Backend,
+    lane: Arc<LaneState>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(
+        lease: Lease,
+        backend: Backend,
+        lane: Arc<LaneState>,
+        timeout: Option<Duration>,
+    ) -> Self {
+        Connection {
+            lease: Mutex::new(lease),
+            backend,
+            lane,
+            timeout,
+        }
+    }
+
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks the session with one round trip.
+    ///
+    /// # Errors
+    /// [`Error::ConnectionLost`](crate::Error::ConnectionLost) when the server is gone.
+    pub async fn ping(&self) -> Result<()> {
+        self.lease.lock().await.session()?.ping().await
+    }
+
+    /// Starts a transaction on this connection.
+    ///
+    /// # Errors
+    /// The server's error if `BEGIN` fails.
+    pub async fn begin(&mut self) -> Result<Transaction<'_>> {
+        self.begin_with(TxOptions::default()).await
+    }
+
+    /// Starts a transaction with an isolation level or read-only mode.
+    ///
+    /// # Errors
+    /// The server's error if `BEGIN` fails.
+    pub async fn begin_with(&mut self, options: TxOptions) -> Result<Transaction<'_>> {
+        Transaction::begin_on(
+            TxConn::Borrowed(&self.lease),
+            options,
+            self.backend,
+            Arc::clone(&self.lane),
+            self.timeout,
+        )
+        .await
+    }
+}
+
+impl Plumbing for Connection {
+    type Guard<'a> = MutexGuard<'a, Lease>;
+
+    fn scope(&self, o: &Overrides) -> Result<CallScope<'_>> {
+        Ok(CallScope::new(
+            &self.lane,
+            o.timeout.unwrap_or(self.timeout),
+        ))
+    }
+
+    async fn session<'a, 's>(&'a self, scope: &'s CallScope<'a>) -> Result<MutexGuard<'a, Lease>>
+    where
+        'a: 's,
+    {
+        scope.phase.set(CallPhase::Acquire);
+        Ok(self.lease.lock().await)
+    }
+}
+
+impl Executor for Connection {
+    fn backend(&self) -> Backend {
+        Connection::backend(self)
+    }
+}

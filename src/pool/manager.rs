@@ -1,0 +1,171 @@
+//! weir's deadpool manager: opens sessions (within `connect_timeout`, each holding a session
+//! slot until the server has let it go), runs the `after_connect` hook, and checks a session
+//! before reuse without a round trip unless it rested longer than `idle_check_after`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+
+use crate::backend::{AnyCanceller, AnyConnector};
+use crate::config::{AfterConnect, DatabaseConfig};
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// Creates and checks connections for deadpool.
+pub(crate) struct Manager {
+    pub(super) connector: AnyConnector,
+    after_connect: Option<AfterConnect>,
+    connect_timeout: Duration,
+    cleanup_timeout: Duration,
+    idle_check_after: Duration,
+    max_lifetime: Option<Duration>,
+    pub(super) target: String,
+    /// Connects under way: an acquire that times out while one runs is an outage, not saturation.
+    pub(super) connecting: AtomicUsize,
+    last_connect_error: Mutex<Option<String>>,
+    /// Cancel handles of every open connection, for `close` to stop what outlives its grace.
+    live: Mutex<Vec<Weak<AnyCanceller>>>,
+    /// `max_size` permits, one per server session, held until the session is really closed.
+    pub(super) slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Manager {
+    pub(super) fn new(config: &DatabaseConfig) -> Result<Manager> {
+        Ok(Manager {
+            connector: AnyConnector::new(config)?,
+            after_connect: config.after_connect.clone(),
+            connect_timeout: config.connect_timeout,
+            cleanup_timeout: config.cleanup_timeout,
+            idle_check_after: config.idle_check_after,
+            max_lifetime: config.max_lifetime,
+            target: config.target(),
+            connecting: AtomicUsize::new(0),
+            last_connect_error: Mutex::new(None),
+            live: Mutex::new(Vec::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_size)),
+        })
+    }
+
+    fn record_failure(&self, e: &Error) {
+        if let Ok(mut last) = self.last_connect_error.lock() {
+            *last = Some(e.to_string());
+        }
+    }
+
+    pub(super) fn last_connect_error(&self) -> Option<String> {
+        self.last_connect_error.lock().ok().and_then(|l| l.clone())
+    }
+
+    pub(super) fn live_cancellers(&self) -> Vec<Arc<AnyCanceller>> {
+        self.live
+            .lock()
+            .map(|l| l.iter().filter_map(Weak::upgrade).collect())
+            .unwrap_or_default()
+    }
+}
+
+struct ConnectingGuard<'a>(&'a AtomicUsize);
+
+impl Drop for ConnectingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl managed::Manager for Manager {
+    // Boxed so that deadpool's futures and slots move a pointer, not the whole session.
+    type Type = Box<Session>;
+    type Error = Error;
+
+    async fn create(&self) -> Result<Box<Session>> {
+        // Boxed: deadpool's checkout future holds this one inline, and a driver's connect
+        // future is kilobytes, which every checkout would otherwise carry and copy.
+        Box::pin(self.open()).await
+    }
+
+    async fn recycle(&self, session: &mut Box<Session>, metrics: &Metrics) -> RecycleResult<Error> {
+        if !session.is_reusable() || session.is_closed() {
+            return Err(RecycleError::message("connection is closed or not idle"));
+        }
+        if self.max_lifetime.is_some_and(|max| metrics.age() >= max) {
+            return Err(RecycleError::message("connection reached its max lifetime"));
+        }
+        if session.idle_since.elapsed() >= self.idle_check_after {
+            // Boxed for the reason `create` is; this path is rare.
+            Box::pin(self.idle_check(session)).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Manager {
+    async fn open(&self) -> Result<Box<Session>> {
+        // Waits while discarded sessions are still closing: never more sessions than max_size.
+        let slot = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::PoolClosed)?;
+        self.connecting.fetch_add(1, Ordering::Relaxed);
+        let _connecting = ConnectingGuard(&self.connecting);
+        let raw =
+            match tokio::time::timeout(self.connect_timeout, self.connector.connect(slot)).await {
+                Ok(Ok(raw)) => raw,
+                Ok(Err(e)) => {
+                    self.record_failure(&e);
+                    return Err(e);
+                }
+                Err(_) => {
+                    let e = Error::Unreachable {
+                        target: self.target.clone(),
+                        waited: self.connect_timeout,
+                        last_error: Some(format!(
+                            "connect timed out after {:?}",
+                            self.connect_timeout
+                        )),
+                    };
+                    self.record_failure(&e);
+                    return Err(e);
+                }
+            };
+        // From here on, however this future ends (a failing hook, the caller giving up), the
+        // session is closed before its slot frees up: the connection's drop sees to it.
+        let mut session = Box::new(Session::new(raw, self.cleanup_timeout));
+        if let Some(hook) = &self.after_connect {
+            crate::hook::run_after_connect(hook, &mut session).await?;
+            session.accept_session_state();
+            if !session.is_reusable() {
+                // A hook that opened a transaction would hand every borrower its locks.
+                return Err(Error::Config(
+                    "after_connect left the session inside a transaction".into(),
+                ));
+            }
+        }
+        if let Ok(mut last) = self.last_connect_error.lock() {
+            *last = None;
+        }
+        if let Ok(mut live) = self.live.lock() {
+            live.retain(|c| c.strong_count() > 0);
+            live.push(Arc::downgrade(session.canceller()));
+        }
+        Ok(session)
+    }
+
+    /// Pings a connection that sat idle long enough to have been dropped by a firewall or
+    /// the server, bounded here rather than by a deadpool recycle timeout, which would cost a
+    /// timer on every checkout.
+    async fn idle_check(&self, session: &mut Session) -> RecycleResult<Error> {
+        match tokio::time::timeout(self.cleanup_timeout, session.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::warn!("discarding a connection that failed its idle check: {e}");
+                Err(RecycleError::Backend(e))
+            }
+            Err(_) => {
+                tracing::warn!("discarding a connection whose idle check got no answer");
+                Err(RecycleError::message("idle check timed out"))
+            }
+        }
+    }
+}

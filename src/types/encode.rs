@@ -1,0 +1,275 @@
+//! Parameters: what a Rust value binds as, borrowed from the caller.
+
+use smallvec::SmallVec;
+
+use super::Value;
+
+/// One parameter, borrowed from the caller: what [`Encode`] produces and the backends bind.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Param<'a> {
+    /// SQL NULL (any type).
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// Any Rust integer up to 64 bits.
+    Int(i64),
+    /// A `u64` (MySQL `BIGINT UNSIGNED`; on PostgreSQL a `numeric`, or a range-checked
+    /// integer column).
+    UInt(u64),
+    /// A 32-bit float.
+    F32(f32),
+    /// A 64-bit float.
+    F64(f64),
+    /// Text.
+    Str(&'a str),
+    /// Text that the parameter's SQL type decides how to read, like a literal typed at a SQL
+    /// prompt: `"42"` binds to an integer column, `"2024-01-31"` to a date. For tools whose
+    /// input is text (the CLI); MySQL converts it on the server.
+    Untyped(&'a str),
+    /// Binary data.
+    Bytes(&'a [u8]),
+    /// A calendar date.
+    #[cfg(feature = "chrono")]
+    Date(chrono::NaiveDate),
+    /// A time of day.
+    #[cfg(feature = "chrono")]
+    Time(chrono::NaiveTime),
+    /// A date and time without time zone.
+    #[cfg(feature = "chrono")]
+    DateTime(chrono::NaiveDateTime),
+    /// An instant, in UTC.
+    #[cfg(feature = "chrono")]
+    DateTimeUtc(chrono::DateTime<chrono::Utc>),
+    /// A UUID.
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+    /// A JSON document.
+    #[cfg(feature = "json")]
+    Json(&'a serde_json::Value),
+    /// An exact decimal.
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
+}
+
+impl Param<'_> {
+    /// The Rust type this parameter came from, for error messages.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn rust_type(&self) -> &'static str {
+        match self {
+            Param::Null => "None",
+            Param::Bool(_) => "bool",
+            Param::Int(_) => "integer",
+            Param::UInt(_) => "u64",
+            Param::F32(_) => "f32",
+            Param::F64(_) => "f64",
+            Param::Str(_) => "&str",
+            Param::Untyped(_) => "untyped text",
+            Param::Bytes(_) => "&[u8]",
+            #[cfg(feature = "chrono")]
+            Param::Date(_) => "NaiveDate",
+            #[cfg(feature = "chrono")]
+            Param::Time(_) => "NaiveTime",
+            #[cfg(feature = "chrono")]
+            Param::DateTime(_) => "NaiveDateTime",
+            #[cfg(feature = "chrono")]
+            Param::DateTimeUtc(_) => "DateTime<Utc>",
+            #[cfg(feature = "uuid")]
+            Param::Uuid(_) => "Uuid",
+            #[cfg(feature = "json")]
+            Param::Json(_) => "serde_json::Value",
+            #[cfg(feature = "decimal")]
+            Param::Decimal(_) => "Decimal",
+        }
+    }
+}
+
+/// A Rust value that can be bound as a statement parameter.
+pub trait Encode: Sync {
+    /// Borrows this value as a parameter.
+    fn encode(&self) -> Param<'_>;
+}
+
+macro_rules! encode_as {
+    ($($t:ty => |$v:ident| $e:expr),* $(,)?) => {$(
+        impl Encode for $t {
+            #[inline]
+            fn encode(&self) -> Param<'_> {
+                let $v = self;
+                $e
+            }
+        }
+    )*};
+}
+
+encode_as! {
+    bool => |v| Param::Bool(*v),
+    i8 => |v| Param::Int(i64::from(*v)),
+    i16 => |v| Param::Int(i64::from(*v)),
+    i32 => |v| Param::Int(i64::from(*v)),
+    i64 => |v| Param::Int(*v),
+    u8 => |v| Param::Int(i64::from(*v)),
+    u16 => |v| Param::Int(i64::from(*v)),
+    u32 => |v| Param::Int(i64::from(*v)),
+    u64 => |v| Param::UInt(*v),
+    f32 => |v| Param::F32(*v),
+    f64 => |v| Param::F64(*v),
+    str => |v| Param::Str(v),
+    String => |v| Param::Str(v),
+    [u8] => |v| Param::Bytes(v),
+    Vec<u8> => |v| Param::Bytes(v),
+}
+
+#[cfg(feature = "chrono")]
+encode_as! {
+    chrono::NaiveDate => |v| Param::Date(*v),
+    chrono::NaiveTime => |v| Param::Time(*v),
+    chrono::NaiveDateTime => |v| Param::DateTime(*v),
+    chrono::DateTime<chrono::Utc> => |v| Param::DateTimeUtc(*v),
+    chrono::DateTime<chrono::FixedOffset> => |v| Param::DateTimeUtc(v.to_utc()),
+}
+#[cfg(feature = "uuid")]
+encode_as! { uuid::Uuid => |v| Param::Uuid(*v) }
+#[cfg(feature = "json")]
+encode_as! { serde_json::Value => |v| Param::Json(v) }
+#[cfg(feature = "decimal")]
+encode_as! { rust_decimal::Decimal => |v| Param::Decimal(*v) }
+
+impl<T: Encode + ?Sized> Encode for &T {
+    #[inline]
+    fn encode(&self) -> Param<'_> {
+        (**self).encode()
+    }
+}
+
+impl<T: Encode> Encode for Option<T> {
+    #[inline]
+    fn encode(&self) -> Param<'_> {
+        match self {
+            Some(v) => v.encode(),
+            None => Param::Null,
+        }
+    }
+}
+
+impl Encode for Param<'_> {
+    #[inline]
+    fn encode(&self) -> Param<'_> {
+        *self
+    }
+}
+
+/// Rows for a bulk load, produced one at a time while the `COPY` runs, so a bulk load never
+/// holds the parameters of all its rows at once.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // COPY is PostgreSQL's
+pub(crate) trait CopyRows: Sync {
+    /// How many rows there are.
+    fn count(&self) -> usize;
+
+    /// Appends the values of row `index` to `out`.
+    ///
+    /// # Errors
+    /// A row that cannot give its values.
+    fn write_row<'s>(&'s self, index: usize, out: &mut Vec<Param<'s>>) -> crate::error::Result<()>;
+}
+
+/// Parameters as they go to a backend: inline for up to eight, no allocation.
+pub(crate) type ParamList<'a> = SmallVec<[Param<'a>; 8]>;
+
+/// A list of parameters: a tuple `(a, b, c)`, `()`, an array or slice of `&dyn Encode`, or
+/// [`params!`](crate::params).
+pub trait Params: Send {
+    /// Collects the parameters, in `$1..$n` order.
+    #[doc(hidden)]
+    fn to_params(&self) -> ParamList<'_>;
+}
+
+impl Params for () {
+    #[inline]
+    fn to_params(&self) -> ParamList<'_> {
+        SmallVec::new()
+    }
+}
+
+macro_rules! tuple_params {
+    ($($name:ident),+) => {
+        impl<$($name: Encode + Send),+> Params for ($($name,)+) {
+            #[inline]
+            #[allow(non_snake_case)]
+            fn to_params(&self) -> ParamList<'_> {
+                let ($($name,)+) = self;
+                let mut out = SmallVec::new();
+                $(out.push($name.encode());)+
+                out
+            }
+        }
+    };
+}
+
+tuple_params!(A);
+tuple_params!(A, B);
+tuple_params!(A, B, C);
+tuple_params!(A, B, C, D);
+tuple_params!(A, B, C, D, E);
+tuple_params!(A, B, C, D, E, F);
+tuple_params!(A, B, C, D, E, F, G);
+tuple_params!(A, B, C, D, E, F, G, H);
+tuple_params!(A, B, C, D, E, F, G, H, I);
+tuple_params!(A, B, C, D, E, F, G, H, I, J);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+
+impl Params for &[&dyn Encode] {
+    fn to_params(&self) -> ParamList<'_> {
+        self.iter().map(|p| p.encode()).collect()
+    }
+}
+
+impl<const N: usize> Params for [&dyn Encode; N] {
+    fn to_params(&self) -> ParamList<'_> {
+        self.iter().map(|p| p.encode()).collect()
+    }
+}
+
+impl Params for Vec<&dyn Encode> {
+    fn to_params(&self) -> ParamList<'_> {
+        self.iter().map(|p| p.encode()).collect()
+    }
+}
+
+impl Params for &[Param<'_>] {
+    fn to_params(&self) -> ParamList<'_> {
+        self.iter().copied().collect()
+    }
+}
+
+impl Params for Vec<Param<'_>> {
+    fn to_params(&self) -> ParamList<'_> {
+        self.iter().copied().collect()
+    }
+}
+
+impl Params for &[Value] {
+    fn to_params(&self) -> ParamList<'_> {
+        self.iter().map(Encode::encode).collect()
+    }
+}
+
+impl Params for Vec<Value> {
+    fn to_params(&self) -> ParamList<'_> {
+        self.iter().map(Encode::encode).collect()
+    }
+}
+
+/// Builds a parameter list of mixed types: `params![id, "name", None::<i32>]`.
+#[macro_export]
+macro_rules! params {
+    () => { () };
+    ($($value:expr),+ $(,)?) => {
+        [$(&$value as &dyn $crate::Encode),+]
+    };
+}

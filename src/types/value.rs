@@ -1,0 +1,161 @@
+//! [`Value`]: any column value, owned, for code that does not know the schema.
+
+use std::fmt;
+
+use super::{pg_numeric_to_string, Cell, Decode, Encode, Param};
+
+/// Any column value, for code that does not know the schema (the CLI, a JSON export).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer too large for `i64`'s sign (MySQL `BIGINT UNSIGNED`).
+    UInt(u64),
+    /// A float (single precision widened).
+    Float(f64),
+    /// An exact decimal, as text so that no digit is lost.
+    Decimal(String),
+    /// Text.
+    Text(String),
+    /// Binary data.
+    Bytes(Vec<u8>),
+    /// A calendar date.
+    #[cfg(feature = "chrono")]
+    Date(chrono::NaiveDate),
+    /// A time of day.
+    #[cfg(feature = "chrono")]
+    Time(chrono::NaiveTime),
+    /// A date and time without time zone.
+    #[cfg(feature = "chrono")]
+    DateTime(chrono::NaiveDateTime),
+    /// An instant, in UTC.
+    #[cfg(feature = "chrono")]
+    DateTimeUtc(chrono::DateTime<chrono::Utc>),
+    /// A UUID.
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+    /// A JSON document.
+    #[cfg(feature = "json")]
+    Json(serde_json::Value),
+    /// A value of a type weir cannot show (an array, a range, a geometry...), in the backend's
+    /// wire format.
+    Unsupported(Vec<u8>),
+}
+
+impl Decode for Value {
+    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+        Ok(match cell {
+            Cell::Null => Value::Null,
+            Cell::Bool(b) => Value::Bool(b),
+            Cell::Int(v) => Value::Int(v),
+            Cell::UInt(v) => match i64::try_from(v) {
+                Ok(v) => Value::Int(v),
+                Err(_) => Value::UInt(v),
+            },
+            Cell::F32(v) => Value::Float(f64::from(v)),
+            Cell::F64(v) => Value::Float(v),
+            Cell::Text(b) => match String::from_utf8(b.to_vec()) {
+                Ok(s) => Value::Text(s),
+                Err(e) => Value::Bytes(e.into_bytes()),
+            },
+            Cell::Bytes(b) => Value::Bytes(b.to_vec()),
+            Cell::DecimalText(s) => Value::Decimal(s.to_owned()),
+            Cell::PgNumeric(raw) => Value::Decimal(pg_numeric_to_string(raw)?),
+            #[cfg(feature = "json")]
+            Cell::Json(b) => {
+                Value::Json(serde_json::from_slice(b).map_err(|e| format!("invalid JSON: {e}"))?)
+            }
+            #[cfg(not(feature = "json"))]
+            Cell::Json(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
+            #[cfg(feature = "chrono")]
+            Cell::Date(d) => Value::Date(d),
+            #[cfg(feature = "chrono")]
+            Cell::Time(t) => Value::Time(t),
+            #[cfg(feature = "chrono")]
+            Cell::DateTime(t) => Value::DateTime(t),
+            #[cfg(feature = "chrono")]
+            Cell::DateTimeUtc(t) => Value::DateTimeUtc(t),
+            #[cfg(feature = "uuid")]
+            Cell::Uuid(u) => Value::Uuid(u),
+            Cell::Duration { negative, micros } => {
+                let secs = micros / 1_000_000;
+                let frac = micros % 1_000_000;
+                let sign = if negative { "-" } else { "" };
+                let mut s = format!(
+                    "{sign}{}:{:02}:{:02}",
+                    secs / 3600,
+                    secs / 60 % 60,
+                    secs % 60
+                );
+                if frac > 0 {
+                    s.push_str(&format!(".{frac:06}"));
+                }
+                Value::Text(s)
+            }
+            Cell::Other(b) => Value::Unsupported(b.to_vec()),
+        })
+    }
+}
+
+impl Encode for Value {
+    fn encode(&self) -> Param<'_> {
+        match self {
+            Value::Null => Param::Null,
+            Value::Bool(b) => Param::Bool(*b),
+            Value::Int(v) => Param::Int(*v),
+            Value::UInt(v) => Param::UInt(*v),
+            // Text is the only form that keeps every digit on both backends.
+            Value::Decimal(s) => Param::Str(s),
+            Value::Float(v) => Param::F64(*v),
+            Value::Text(s) => Param::Str(s),
+            Value::Bytes(b) | Value::Unsupported(b) => Param::Bytes(b),
+            #[cfg(feature = "chrono")]
+            Value::Date(d) => Param::Date(*d),
+            #[cfg(feature = "chrono")]
+            Value::Time(t) => Param::Time(*t),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(t) => Param::DateTime(*t),
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(t) => Param::DateTimeUtc(*t),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(u) => Param::Uuid(*u),
+            #[cfg(feature = "json")]
+            Value::Json(j) => Param::Json(j),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// Plain text for people: NULL as `NULL`, bytes as `\x` hex, JSON compact.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::UInt(v) => write!(f, "{v}"),
+            Value::Float(v) => write!(f, "{v}"),
+            Value::Decimal(s) | Value::Text(s) => f.write_str(s),
+            Value::Bytes(b) | Value::Unsupported(b) => {
+                f.write_str("\\x")?;
+                b.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+            }
+            #[cfg(feature = "chrono")]
+            Value::Date(d) => write!(f, "{d}"),
+            #[cfg(feature = "chrono")]
+            Value::Time(t) => write!(f, "{t}"),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M:%S%.f")),
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M:%S%.f%:z")),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(u) => write!(f, "{u}"),
+            #[cfg(feature = "json")]
+            Value::Json(j) => write!(f, "{j}"),
+        }
+    }
+}
