@@ -3,8 +3,7 @@
 use super::pg_numeric_to_string;
 
 /// A column value as a backend hands it over, borrowed from the row: the one place where
-/// backend wire formats meet Rust types.
-#[doc(hidden)]
+/// backend wire formats meet Rust types. What a [`Decode`] implementation reads.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Cell<'r> {
@@ -58,13 +57,19 @@ pub enum Cell<'r> {
 
 /// A Rust type that can be read from a column.
 pub trait Decode: Sized {
-    /// Converts one cell; the caller adds the column name and SQL type to the error.
-    #[doc(hidden)]
+    /// Converts one cell; the caller adds the column name and SQL type to the error, so the
+    /// error is the reason alone (`"value 300 is out of range"`).
+    ///
+    /// # Errors
+    /// The cell holds NULL, another type, or a value out of `Self`'s range.
     fn decode(cell: Cell<'_>) -> Result<Self, String>;
 
     /// Converts a text (`text`) or binary cell whose buffer the row gives up (MySQL rows own
-    /// theirs), so that `String` and `Vec<u8>` keep it instead of copying it.
-    #[doc(hidden)]
+    /// theirs), so that `String` and `Vec<u8>` keep it instead of copying it. The default
+    /// borrows it and goes through [`Decode::decode`].
+    ///
+    /// # Errors
+    /// As [`Decode::decode`].
     fn decode_owned(bytes: Vec<u8>, text: bool) -> Result<Self, String> {
         Self::decode(if text {
             Cell::Text(&bytes)

@@ -174,13 +174,12 @@ pub(crate) trait CopyRows: Sync {
 }
 
 /// Parameters as they go to a backend: inline for up to eight, no allocation.
-pub(crate) type ParamList<'a> = SmallVec<[Param<'a>; 8]>;
+pub type ParamList<'a> = SmallVec<[Param<'a>; 8]>;
 
 /// A list of parameters: a tuple `(a, b, c)`, `()`, an array or slice of `&dyn Encode`, or
 /// [`params!`](crate::params).
 pub trait Params: Send {
-    /// Collects the parameters, in `$1..$n` order.
-    #[doc(hidden)]
+    /// Collects the parameters, in `$1..$n` order (up to eight without allocating).
     fn to_params(&self) -> ParamList<'_>;
 }
 

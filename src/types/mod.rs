@@ -12,6 +12,6 @@ mod value;
 
 pub use decode::{Cell, ColumnValue, Decode};
 pub(crate) use encode::CopyRows;
-pub use encode::{Encode, Param, Params};
+pub use encode::{Encode, Param, ParamList, Params};
 pub(crate) use numeric::pg_numeric_to_string;
 pub use value::Value;
