@@ -32,9 +32,9 @@ pub(crate) struct Manager {
 }
 
 impl Manager {
-    pub(super) fn new(config: &DatabaseConfig) -> Result<Manager> {
-        Ok(Manager {
-            connector: AnyConnector::new(config)?,
+    pub(super) fn new(config: &DatabaseConfig, connector: AnyConnector) -> Manager {
+        Manager {
+            connector,
             after_connect: config.after_connect.clone(),
             connect_timeout: config.connect_timeout,
             cleanup_timeout: config.cleanup_timeout,
@@ -45,7 +45,7 @@ impl Manager {
             last_connect_error: Mutex::new(None),
             live: Mutex::new(Vec::new()),
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_size)),
-        })
+        }
     }
 
     fn record_failure(&self, e: &Error) {

@@ -10,14 +10,16 @@ mod maintain;
 mod manager;
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 
 pub(crate) use lease::{Lease, Permits};
 use manager::Manager;
 
-use crate::backend::{ListenSession, Notification};
+use crate::backend::{AnyConnector, ListenSession, Notification};
 use crate::config::{CheckoutOrder, DatabaseConfig};
 use crate::error::{Error, Result};
 
@@ -67,7 +69,12 @@ impl Pool {
     /// Builds the pool without opening a session; starts its maintenance on the current
     /// runtime, if there is one.
     pub(crate) fn new(config: &DatabaseConfig) -> Result<Pool> {
-        let inner = managed::Pool::builder(Manager::new(config)?)
+        Pool::with_connector(config, AnyConnector::new(config)?)
+    }
+
+    /// [`Pool::new`] over a given connector (the unit tests' fake).
+    fn with_connector(config: &DatabaseConfig, connector: AnyConnector) -> Result<Pool> {
+        let inner = managed::Pool::builder(Manager::new(config, connector))
             .max_size(config.max_size)
             .queue_mode(match config.checkout_order {
                 CheckoutOrder::Lifo => managed::QueueMode::Lifo,
@@ -253,5 +260,110 @@ impl Pool {
         sink: tokio::sync::mpsc::UnboundedSender<Result<Notification>>,
     ) -> Result<ListenSession> {
         self.inner.manager().connector.listen(channels, sink).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The return rules and `close` on the fake adapter, with paused time: which sessions go
+    //! back, which are rolled back first, which are closed, and what `close` cancels.
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::backend::fake::{FakeConnector, Log};
+    use crate::config::TxOptions;
+    use crate::engine::Backend;
+
+    fn pool(max_size: usize) -> (Pool, Arc<Log>) {
+        let connector = FakeConnector::default();
+        let log = Arc::clone(&connector.log);
+        let config = DatabaseConfig::new(Backend::Postgres).with_max_size(max_size);
+        let pool = Pool::with_connector(&config, AnyConnector::Fake(connector)).unwrap();
+        (pool, log)
+    }
+
+    /// An idle session goes back as it is, with no round trip; the next checkout gets it.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_session_goes_back_as_it_is() {
+        let (pool, log) = pool(2);
+        let mut lease = pool.checkout().await.unwrap();
+        lease
+            .session()
+            .unwrap()
+            .execute("SELECT 1", &[])
+            .await
+            .unwrap();
+        drop(lease);
+        assert_eq!((pool.status().size, pool.status().idle), (1, 1));
+        drop(pool.checkout().await.unwrap());
+        assert_eq!(log.statements(), ["SELECT 1"]);
+    }
+
+    /// A session given back inside a transaction is rolled back before anyone reuses it.
+    #[tokio::test(start_paused = true)]
+    async fn a_session_inside_a_transaction_is_rolled_back_first() {
+        let (pool, log) = pool(1);
+        let mut lease = pool.checkout().await.unwrap();
+        let session = lease.session().unwrap();
+        session.begin(&TxOptions::default()).await.unwrap();
+        session.execute("INSERT 1", &[]).await.unwrap();
+        drop(lease);
+        let mut again = pool.checkout().await.unwrap();
+        assert!(again.session().unwrap().is_reusable());
+        assert_eq!(log.statements(), ["BEGIN", "INSERT 1", "ROLLBACK"]);
+        assert_eq!(pool.status().size, 1);
+    }
+
+    /// A session given back mid-statement is closed, never reused: its statement was
+    /// cancelled when the caller let go, and a new session replaces it.
+    #[tokio::test(start_paused = true)]
+    async fn a_session_given_back_mid_statement_is_closed() {
+        let (pool, log) = pool(1);
+        let mut lease = pool.checkout().await.unwrap();
+        let _ = tokio::time::timeout(
+            Duration::from_millis(5),
+            lease.session().unwrap().execute("SELECT hang", &[]),
+        )
+        .await;
+        drop(lease);
+        tokio::task::yield_now().await;
+        assert_eq!(log.cancels(), 1);
+        assert_eq!(pool.status().size, 0);
+        let mut fresh = pool.checkout().await.unwrap();
+        fresh
+            .session()
+            .unwrap()
+            .execute("SELECT 2", &[])
+            .await
+            .unwrap();
+        assert_eq!(log.statements(), ["SELECT hang", "SELECT 2"]);
+    }
+
+    /// `close` refuses a caller already waiting at once, and cancels what still runs once its
+    /// grace is over.
+    #[tokio::test(start_paused = true)]
+    async fn close_refuses_waiters_and_cancels_after_the_grace() {
+        let (pool, log) = pool(1);
+        let pool = Arc::new(pool);
+        let mut held = pool.checkout().await.unwrap();
+        let waiter = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move { pool.checkout().await.map(drop) })
+        };
+        tokio::task::yield_now().await;
+        let closing = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move { pool.close(Duration::from_millis(100)).await })
+        };
+        let refused = waiter.await.unwrap();
+        assert!(matches!(refused, Err(Error::PoolClosed)), "{refused:?}");
+        assert_eq!(log.cancels(), 0, "cancelled before the grace was over");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(log.cancels(), 1);
+        held.session().unwrap().execute("late", &[]).await.unwrap();
+        drop(held);
+        closing.await.unwrap();
+        assert!(matches!(pool.checkout().await, Err(Error::PoolClosed)));
     }
 }
