@@ -20,7 +20,6 @@ pub(crate) use pg::pg_tls_config;
 mod pg {
     use std::fmt;
     use std::fs::File;
-    use std::io::BufReader;
     use std::path::Path;
     use std::sync::Arc;
 
@@ -31,6 +30,7 @@ mod pg {
     use rustls::{
         CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
     };
+    use rustls_pki_types::pem::PemObject;
 
     use crate::config::SslMode;
     use crate::error::{Error, Result};
@@ -110,8 +110,8 @@ mod pg {
             ))
         })?;
         let mut roots = RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut BufReader::new(file)) {
-            let cert: CertificateDer<'static> = cert.map_err(|e| {
+        for cert in CertificateDer::pem_reader_iter(file) {
+            let cert = cert.map_err(|e| {
                 Error::Tls(format!(
                     "cannot read root certificate file {}: {e}",
                     path.display()
@@ -293,6 +293,7 @@ mod tests {
 
         use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
         use rustls::{CertificateError, DigitallySignedStruct};
+        use rustls_pki_types::pem::PemObject;
 
         use crate::backend::tls::pg::verifier;
         use crate::backend::tls::pg_tls_config;
@@ -381,10 +382,7 @@ qy/fJvibHXLP55cMxfC2vQ6a/Efj5PqtvYoP
         ];
 
         fn leaf() -> CertificateDer<'static> {
-            rustls_pemfile::certs(&mut LEAF.as_bytes())
-                .next()
-                .unwrap()
-                .unwrap()
+            CertificateDer::from_pem_slice(LEAF.as_bytes()).unwrap()
         }
 
         /// Inside every test certificate's validity (2027-01-15).
