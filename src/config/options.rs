@@ -53,13 +53,9 @@ impl fmt::Debug for Secret {
 
 /// Which idle connection the pool hands out next (URL option `checkout_order=lifo|fifo`).
 ///
-/// Measured on MariaDB in BENCHMARKS.md: LIFO keeps a rarely run statement (a bulk `INSERT` of
-/// 60,000 parameters) prepared on the connection that ran it last, where FIFO met a cold
-/// statement cache each time (bulk loads 0.97 against 0.74 of the raw driver); FIFO was faster
-/// for a lone caller (1.09 against 0.90). Bare mysql_async connections show the same: one
-/// caller rotating over four connections ran faster than on one connection in three of four
-/// paired runs, so the cause is on the server's side (most likely its thread for the session
-/// still finishing the previous query; not proven).
+/// The trade, measured on MariaDB (BENCHMARKS.md has the figures): LIFO keeps a rarely run
+/// statement prepared on the connection that ran it last, which makes bulk loads faster; FIFO
+/// was faster for a lone caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CheckoutOrder {
     /// The most recently returned connection first (the default): warm statement caches, and

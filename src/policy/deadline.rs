@@ -27,9 +27,8 @@ impl PhaseCell {
 /// Runs `call` under `timeout`; past it, the call is dropped (which cancels its statement on the
 /// server) and the error names the phase it was in.
 ///
-/// The call is boxed: an `async fn` taking it by value would hold it (and the `Timeout` around
-/// it) inline, doubling the size of every caller's future, and futures that size are copied
-/// each time they move. One allocation per call is cheaper than those copies (callgrind).
+/// The call is boxed: held inline, it (and the `Timeout` around it) would double the size of
+/// every caller's future, which is copied each time it moves; one allocation is cheaper.
 pub(crate) fn with_deadline<'a, T: 'a>(
     timeout: Option<Duration>,
     phase: &'a PhaseCell,

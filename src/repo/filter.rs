@@ -3,93 +3,7 @@
 
 use std::fmt;
 
-use crate::types::{Encode, Param};
-
-/// A parameter value owned by a [`Filter`]: a [`Param`] without the borrow.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Arg {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    F32(f32),
-    F64(f64),
-    Str(String),
-    Untyped(String),
-    Bytes(Vec<u8>),
-    #[cfg(feature = "chrono")]
-    Date(chrono::NaiveDate),
-    #[cfg(feature = "chrono")]
-    Time(chrono::NaiveTime),
-    #[cfg(feature = "chrono")]
-    DateTime(chrono::NaiveDateTime),
-    #[cfg(feature = "chrono")]
-    DateTimeUtc(chrono::DateTime<chrono::Utc>),
-    #[cfg(feature = "uuid")]
-    Uuid(uuid::Uuid),
-    #[cfg(feature = "json")]
-    Json(serde_json::Value),
-    #[cfg(feature = "decimal")]
-    Decimal(rust_decimal::Decimal),
-}
-
-impl Arg {
-    pub(super) fn new(value: &impl Encode) -> Arg {
-        match value.encode() {
-            Param::Null => Arg::Null,
-            Param::Bool(v) => Arg::Bool(v),
-            Param::Int(v) => Arg::Int(v),
-            Param::UInt(v) => Arg::UInt(v),
-            Param::F32(v) => Arg::F32(v),
-            Param::F64(v) => Arg::F64(v),
-            Param::Str(s) => Arg::Str(s.to_owned()),
-            Param::Untyped(s) => Arg::Untyped(s.to_owned()),
-            Param::Bytes(b) => Arg::Bytes(b.to_vec()),
-            #[cfg(feature = "chrono")]
-            Param::Date(v) => Arg::Date(v),
-            #[cfg(feature = "chrono")]
-            Param::Time(v) => Arg::Time(v),
-            #[cfg(feature = "chrono")]
-            Param::DateTime(v) => Arg::DateTime(v),
-            #[cfg(feature = "chrono")]
-            Param::DateTimeUtc(v) => Arg::DateTimeUtc(v),
-            #[cfg(feature = "uuid")]
-            Param::Uuid(v) => Arg::Uuid(v),
-            #[cfg(feature = "json")]
-            Param::Json(v) => Arg::Json(v.clone()),
-            #[cfg(feature = "decimal")]
-            Param::Decimal(v) => Arg::Decimal(v),
-        }
-    }
-
-    pub(super) fn param(&self) -> Param<'_> {
-        match self {
-            Arg::Null => Param::Null,
-            Arg::Bool(v) => Param::Bool(*v),
-            Arg::Int(v) => Param::Int(*v),
-            Arg::UInt(v) => Param::UInt(*v),
-            Arg::F32(v) => Param::F32(*v),
-            Arg::F64(v) => Param::F64(*v),
-            Arg::Str(s) => Param::Str(s),
-            Arg::Untyped(s) => Param::Untyped(s),
-            Arg::Bytes(b) => Param::Bytes(b),
-            #[cfg(feature = "chrono")]
-            Arg::Date(v) => Param::Date(*v),
-            #[cfg(feature = "chrono")]
-            Arg::Time(v) => Param::Time(*v),
-            #[cfg(feature = "chrono")]
-            Arg::DateTime(v) => Param::DateTime(*v),
-            #[cfg(feature = "chrono")]
-            Arg::DateTimeUtc(v) => Param::DateTimeUtc(*v),
-            #[cfg(feature = "uuid")]
-            Arg::Uuid(v) => Param::Uuid(*v),
-            #[cfg(feature = "json")]
-            Arg::Json(v) => Param::Json(v),
-            #[cfg(feature = "decimal")]
-            Arg::Decimal(v) => Param::Decimal(*v),
-        }
-    }
-}
+use crate::types::{Encode, Value};
 
 /// A typed condition on an entity's columns: `Filter::eq("email", e).and(Filter::gt("age", 18))`.
 ///
@@ -104,9 +18,9 @@ pub struct Filter(pub(super) Node);
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Node {
-    Compare(String, &'static str, Arg),
-    In(String, Vec<Arg>),
-    Like(String, Arg),
+    Compare(String, &'static str, Value),
+    In(String, Vec<Value>),
+    Like(String, Value),
     IsNull(String, bool),
     And(Vec<Node>),
     Or(Vec<Node>),
@@ -115,7 +29,11 @@ pub(super) enum Node {
 
 impl Filter {
     fn compare(column: &str, op: &'static str, value: impl Encode) -> Filter {
-        Filter(Node::Compare(column.to_owned(), op, Arg::new(&value)))
+        Filter(Node::Compare(
+            column.to_owned(),
+            op,
+            Value::owned(value.encode()),
+        ))
     }
 
     /// `column = value`.
@@ -152,13 +70,19 @@ impl Filter {
     /// a statement takes at most 65,535: for long key lists use
     /// [`Repo::get_many`](super::Repo::get_many), which splits them.
     pub fn in_<V: Encode>(column: &str, values: impl IntoIterator<Item = V>) -> Filter {
-        let values = values.into_iter().map(|v| Arg::new(&v)).collect();
+        let values = values
+            .into_iter()
+            .map(|v| Value::owned(v.encode()))
+            .collect();
         Filter(Node::In(column.to_owned(), values))
     }
 
     /// `column LIKE pattern`: `%` and `_` are wildcards and `\` escapes them, on both backends.
     pub fn like(column: &str, pattern: impl Encode) -> Filter {
-        Filter(Node::Like(column.to_owned(), Arg::new(&pattern)))
+        Filter(Node::Like(
+            column.to_owned(),
+            Value::owned(pattern.encode()),
+        ))
     }
 
     /// `column IS NULL`.

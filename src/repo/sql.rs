@@ -4,9 +4,9 @@
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::sql::quote_identifier;
-use crate::types::Param;
+use crate::types::{Encode, Param};
 
-use super::filter::{Arg, Filter, Node, Order};
+use super::filter::{Filter, Node, Order};
 use super::Entity;
 
 /// Most bind parameters one generated statement carries. PostgreSQL and MySQL both stop at
@@ -194,7 +194,7 @@ impl Names {
                 sql.push(" ");
                 sql.push(op);
                 sql.push(" ");
-                sql.bind(value.param());
+                sql.bind(value.encode());
             }
             Node::In(column, values) => {
                 let column = self.column(column)?;
@@ -203,7 +203,7 @@ impl Names {
                 } else {
                     sql.push(column);
                     sql.push(" IN (");
-                    let params: Vec<Param<'a>> = values.iter().map(Arg::param).collect();
+                    let params: Vec<Param<'a>> = values.iter().map(Encode::encode).collect();
                     sql.bind_list(&params);
                     sql.push(")");
                 }
@@ -211,7 +211,7 @@ impl Names {
             Node::Like(column, pattern) => {
                 sql.push(self.column(column)?);
                 sql.push(" LIKE ");
-                sql.bind(pattern.param());
+                sql.bind(pattern.encode());
             }
             Node::IsNull(column, negated) => {
                 sql.push(self.column(column)?);

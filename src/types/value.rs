@@ -102,6 +102,38 @@ impl Decode for Value {
     }
 }
 
+impl Value {
+    /// An owned copy of a parameter, as a filter keeps its values: a `u64` stays unsigned, an
+    /// `f32` widens, an exact decimal keeps its digits as text, and text a tool could not type
+    /// is kept as text.
+    pub(crate) fn owned(param: Param<'_>) -> Value {
+        match param {
+            Param::Null => Value::Null,
+            Param::Bool(v) => Value::Bool(v),
+            Param::Int(v) => Value::Int(v),
+            Param::UInt(v) => Value::UInt(v),
+            Param::F32(v) => Value::Float(f64::from(v)),
+            Param::F64(v) => Value::Float(v),
+            Param::Str(s) | Param::Untyped(s) => Value::Text(s.to_owned()),
+            Param::Bytes(b) => Value::Bytes(b.to_vec()),
+            #[cfg(feature = "chrono")]
+            Param::Date(v) => Value::Date(v),
+            #[cfg(feature = "chrono")]
+            Param::Time(v) => Value::Time(v),
+            #[cfg(feature = "chrono")]
+            Param::DateTime(v) => Value::DateTime(v),
+            #[cfg(feature = "chrono")]
+            Param::DateTimeUtc(v) => Value::DateTimeUtc(v),
+            #[cfg(feature = "uuid")]
+            Param::Uuid(v) => Value::Uuid(v),
+            #[cfg(feature = "json")]
+            Param::Json(v) => Value::Json(v.clone()),
+            #[cfg(feature = "decimal")]
+            Param::Decimal(v) => Value::Decimal(v.to_string()),
+        }
+    }
+}
+
 impl Encode for Value {
     fn encode(&self) -> Param<'_> {
         match self {
