@@ -13,7 +13,7 @@ use super::{Adapter, Control, CopyTarget, Placeholders, Slot};
 use crate::config::DatabaseConfig;
 use crate::engine::Backend;
 use crate::error::{DatabaseError, DatabaseErrorKind, Error, Result};
-use crate::types::{Cell, CopyRows, Decode, Param};
+use crate::types::{CopyRows, Decode, Param};
 
 /// What the fake server saw; shared by a connector, its sessions and their cancellers.
 #[derive(Debug, Default)]
@@ -162,7 +162,7 @@ impl Adapter for FakeConn {
         _: &[Param<'_>],
     ) -> Result<Option<K>> {
         self.run(sql).await?;
-        K::decode(Cell::Int(1)).map(Some).map_err(Error::Driver)
+        K::decode(Param::Int(1)).map(Some).map_err(Error::Driver)
     }
 
     async fn copy_in(&mut self, target: CopyTarget<'_>, rows: &dyn CopyRows) -> Result<u64> {
@@ -221,8 +221,8 @@ impl Adapter for FakeConn {
 
     fn decode<T: Decode>(row: &FakeRow, index: usize) -> std::result::Result<T, String> {
         match row.0.get(index) {
-            Some(Some(v)) => T::decode(Cell::Int(*v)),
-            Some(None) => T::decode(Cell::Null),
+            Some(Some(v)) => T::decode(Param::Int(*v)),
+            Some(None) => T::decode(Param::Null),
             None => Err(format!("no column {index}")),
         }
     }

@@ -1,59 +1,6 @@
 //! Columns: what a Rust value decodes from, for both backends at once.
 
-use super::pg_numeric_to_string;
-
-/// A column value as a backend hands it over, borrowed from the row: the one place where
-/// backend wire formats meet Rust types. What a [`Decode`] implementation reads.
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Cell<'r> {
-    /// SQL NULL.
-    Null,
-    /// A boolean.
-    Bool(bool),
-    /// A signed integer.
-    Int(i64),
-    /// An unsigned integer (MySQL `BIGINT UNSIGNED`).
-    UInt(u64),
-    /// A 32-bit float.
-    F32(f32),
-    /// A 64-bit float.
-    F64(f64),
-    /// Text (UTF-8 on PostgreSQL; the column's character set on MySQL, UTF-8 by default).
-    Text(&'r [u8]),
-    /// Binary data.
-    Bytes(&'r [u8]),
-    /// An exact decimal as text (`-12.50`).
-    DecimalText(&'r str),
-    /// PostgreSQL `numeric` in its binary wire format.
-    PgNumeric(&'r [u8]),
-    /// A JSON document as text.
-    Json(&'r [u8]),
-    /// A calendar date.
-    #[cfg(feature = "chrono")]
-    Date(chrono::NaiveDate),
-    /// A time of day.
-    #[cfg(feature = "chrono")]
-    Time(chrono::NaiveTime),
-    /// A date and time without time zone.
-    #[cfg(feature = "chrono")]
-    DateTime(chrono::NaiveDateTime),
-    /// An instant, in UTC.
-    #[cfg(feature = "chrono")]
-    DateTimeUtc(chrono::DateTime<chrono::Utc>),
-    /// A UUID.
-    #[cfg(feature = "uuid")]
-    Uuid(uuid::Uuid),
-    /// A MySQL `TIME` that is not a time of day (negative, or 24 hours and more).
-    Duration {
-        /// Whether it is negative.
-        negative: bool,
-        /// Whole microseconds.
-        micros: u64,
-    },
-    /// A value of a type weir does not know, in the backend's wire format.
-    Other(&'r [u8]),
-}
+use super::{pg_numeric_to_string, Param};
 
 /// A Rust type that can be read from a column.
 pub trait Decode: Sized {
@@ -62,7 +9,7 @@ pub trait Decode: Sized {
     ///
     /// # Errors
     /// The cell holds NULL, another type, or a value out of `Self`'s range.
-    fn decode(cell: Cell<'_>) -> Result<Self, String>;
+    fn decode(cell: Param<'_>) -> Result<Self, String>;
 
     /// Converts a text (`text`) or binary cell whose buffer the row gives up (MySQL rows own
     /// theirs), so that `String` and `Vec<u8>` keep it instead of copying it. The default
@@ -72,9 +19,9 @@ pub trait Decode: Sized {
     /// As [`Decode::decode`].
     fn decode_owned(bytes: Vec<u8>, text: bool) -> Result<Self, String> {
         Self::decode(if text {
-            Cell::Text(&bytes)
+            Param::Text(&bytes)
         } else {
-            Cell::Bytes(&bytes)
+            Param::Bytes(&bytes)
         })
     }
 
@@ -83,12 +30,12 @@ pub trait Decode: Sized {
     /// [`Decode::decode`]. Override it only to read a type faster.
     #[inline]
     fn decode_value<'a>(value: impl ColumnValue<'a>) -> Result<Self, String> {
-        Self::decode(value.cell()?)
+        Self::decode(value.classify()?)
     }
 }
 
 /// A column's value as a backend hands it over, classified only on demand: the common types
-/// can be read straight from the wire, with no [`Cell`] in between.
+/// can be read straight from the wire, with no [`Param`] in between.
 pub trait ColumnValue<'a>: Copy {
     /// Whether the value is SQL NULL.
     fn is_null(self) -> bool;
@@ -104,7 +51,7 @@ pub trait ColumnValue<'a>: Copy {
     ///
     /// # Errors
     /// The bytes do not hold a value of the column's type.
-    fn cell(self) -> Result<Cell<'a>, String>;
+    fn classify(self) -> Result<Param<'a>, String>;
 }
 
 /// Decodes through [`Decode::decode`] what the fast path `$fast` of a [`ColumnValue`] left.
@@ -114,7 +61,7 @@ macro_rules! fast_path {
         fn decode_value<'a>(value: impl ColumnValue<'a>) -> Result<Self, String> {
             match value.$fast() {
                 Some($v) => $convert,
-                None => Self::decode(value.cell()?),
+                None => Self::decode(value.classify()?),
             }
         }
     };
@@ -126,22 +73,22 @@ fn out_of_range(v: impl std::fmt::Display) -> String {
 }
 
 #[cold]
-fn mismatch(cell: &Cell<'_>) -> String {
+fn mismatch(cell: &Param<'_>) -> String {
     match cell {
-        Cell::Null => "unexpected NULL (use Option<T>)".into(),
+        Param::Null => "unexpected NULL (use Option<T>)".into(),
         _ => "incompatible types".into(),
     }
 }
 
-fn int_from_cell(cell: Cell<'_>) -> Result<i128, String> {
+fn int_from_cell(cell: Param<'_>) -> Result<i128, String> {
     match cell {
-        Cell::Int(v) => Ok(i128::from(v)),
-        Cell::UInt(v) => Ok(i128::from(v)),
-        Cell::Bool(b) => Ok(i128::from(b)),
-        Cell::DecimalText(s) => s
+        Param::Int(v) => Ok(i128::from(v)),
+        Param::UInt(v) => Ok(i128::from(v)),
+        Param::Bool(b) => Ok(i128::from(b)),
+        Param::DecimalText(s) => s
             .parse::<i128>()
             .map_err(|_| format!("decimal {s} is not a whole number")),
-        Cell::PgNumeric(raw) => {
+        Param::PgNumeric(raw) => {
             let s = pg_numeric_to_string(raw)?;
             s.parse::<i128>()
                 .map_err(|_| format!("numeric {s} is not a whole number"))
@@ -154,9 +101,9 @@ macro_rules! decode_int {
     ($($t:ty),*) => {$(
         impl Decode for $t {
             #[inline]
-            fn decode(cell: Cell<'_>) -> Result<Self, String> {
+            fn decode(cell: Param<'_>) -> Result<Self, String> {
                 // The common case first, without widening to i128.
-                if let Cell::Int(v) = cell {
+                if let Param::Int(v) = cell {
                     return <$t>::try_from(v).map_err(|_| out_of_range(v));
                 }
                 let v = int_from_cell(cell)?;
@@ -173,12 +120,12 @@ impl Decode for bool {
     fast_path!(bool, |b| Ok(b));
 
     #[inline]
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::Bool(b) => Ok(b),
-            Cell::Int(0) | Cell::UInt(0) => Ok(false),
-            Cell::Int(1) | Cell::UInt(1) => Ok(true),
-            Cell::Int(v) => Err(format!("integer {v} is not a boolean")),
+            Param::Bool(b) => Ok(b),
+            Param::Int(0) | Param::UInt(0) => Ok(false),
+            Param::Int(1) | Param::UInt(1) => Ok(true),
+            Param::Int(v) => Err(format!("integer {v} is not a boolean")),
             other => Err(mismatch(&other)),
         }
     }
@@ -188,14 +135,14 @@ impl Decode for f64 {
     fast_path!(float, |v| Ok(v));
 
     #[inline]
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::F64(v) => Ok(v),
-            Cell::F32(v) => Ok(f64::from(v)),
-            Cell::Int(v) => Ok(v as f64),
-            Cell::UInt(v) => Ok(v as f64),
-            Cell::DecimalText(s) => s.parse().map_err(|_| format!("bad decimal {s}")),
-            Cell::PgNumeric(raw) => {
+            Param::F64(v) => Ok(v),
+            Param::F32(v) => Ok(f64::from(v)),
+            Param::Int(v) => Ok(v as f64),
+            Param::UInt(v) => Ok(v as f64),
+            Param::DecimalText(s) => s.parse().map_err(|_| format!("bad decimal {s}")),
+            Param::PgNumeric(raw) => {
                 let s = pg_numeric_to_string(raw)?;
                 s.parse()
                     .map_err(|_| format!("numeric {s} is not a number"))
@@ -207,11 +154,11 @@ impl Decode for f64 {
 
 impl Decode for f32 {
     #[inline]
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::F32(v) => Ok(v),
+            Param::F32(v) => Ok(v),
             // A MySQL FLOAT column arrives as float, but expressions over it as double.
-            Cell::F64(v) => Ok(v as f32),
+            Param::F64(v) => Ok(v as f32),
             other => Err(mismatch(&other)),
         }
     }
@@ -222,7 +169,7 @@ impl Decode for String {
         if text {
             String::from_utf8(bytes).map_err(|_| "text is not valid UTF-8".to_string())
         } else {
-            Self::decode(Cell::Bytes(&bytes))
+            Self::decode(Param::Bytes(&bytes))
         }
     }
 
@@ -231,12 +178,12 @@ impl Decode for String {
         .map_err(|_| "text is not valid UTF-8".to_string()));
 
     #[inline]
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::Text(b) | Cell::Json(b) => {
+            Param::Text(b) | Param::JsonText(b) => {
                 String::from_utf8(b.to_vec()).map_err(|_| "text is not valid UTF-8".to_string())
             }
-            Cell::DecimalText(s) => Ok(s.to_owned()),
+            Param::DecimalText(s) => Ok(s.to_owned()),
             other => Err(mismatch(&other)),
         }
     }
@@ -247,9 +194,9 @@ impl Decode for Vec<u8> {
         Ok(bytes)
     }
 
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::Bytes(b) | Cell::Text(b) => Ok(b.to_vec()),
+            Param::Bytes(b) | Param::Text(b) => Ok(b.to_vec()),
             other => Err(mismatch(&other)),
         }
     }
@@ -261,9 +208,9 @@ impl<T: Decode> Decode for Option<T> {
     }
 
     #[inline]
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::Null => Ok(None),
+            Param::Null => Ok(None),
             other => T::decode(other).map(Some),
         }
     }
@@ -280,41 +227,41 @@ impl<T: Decode> Decode for Option<T> {
 
 #[cfg(feature = "chrono")]
 mod chrono_impls {
-    use super::{mismatch, Cell, Decode};
+    use super::{mismatch, Decode, Param};
     use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
     impl Decode for NaiveDate {
-        fn decode(cell: Cell<'_>) -> Result<Self, String> {
+        fn decode(cell: Param<'_>) -> Result<Self, String> {
             match cell {
-                Cell::Date(d) => Ok(d),
+                Param::Date(d) => Ok(d),
                 other => Err(mismatch(&other)),
             }
         }
     }
     impl Decode for NaiveTime {
-        fn decode(cell: Cell<'_>) -> Result<Self, String> {
+        fn decode(cell: Param<'_>) -> Result<Self, String> {
             match cell {
-                Cell::Time(t) => Ok(t),
+                Param::Time(t) => Ok(t),
                 other => Err(mismatch(&other)),
             }
         }
     }
     impl Decode for NaiveDateTime {
-        fn decode(cell: Cell<'_>) -> Result<Self, String> {
+        fn decode(cell: Param<'_>) -> Result<Self, String> {
             match cell {
-                Cell::DateTime(t) => Ok(t),
-                Cell::DateTimeUtc(t) => Ok(t.naive_utc()),
+                Param::DateTime(t) => Ok(t),
+                Param::DateTimeUtc(t) => Ok(t.naive_utc()),
                 other => Err(mismatch(&other)),
             }
         }
     }
     impl Decode for DateTime<Utc> {
-        fn decode(cell: Cell<'_>) -> Result<Self, String> {
+        fn decode(cell: Param<'_>) -> Result<Self, String> {
             match cell {
-                Cell::DateTimeUtc(t) => Ok(t),
+                Param::DateTimeUtc(t) => Ok(t),
                 // MySQL DATETIME/TIMESTAMP carry no zone: weir reads them as UTC, which is what
                 // it writes (set the session time zone to UTC for TIMESTAMP columns).
-                Cell::DateTime(t) => Ok(t.and_utc()),
+                Param::DateTime(t) => Ok(t.and_utc()),
                 other => Err(mismatch(&other)),
             }
         }
@@ -323,11 +270,13 @@ mod chrono_impls {
 
 #[cfg(feature = "uuid")]
 impl Decode for uuid::Uuid {
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::Uuid(u) => Ok(u),
-            Cell::Bytes(b) if b.len() == 16 => uuid::Uuid::from_slice(b).map_err(|e| e.to_string()),
-            Cell::Text(b) | Cell::Bytes(b) => std::str::from_utf8(b)
+            Param::Uuid(u) => Ok(u),
+            Param::Bytes(b) if b.len() == 16 => {
+                uuid::Uuid::from_slice(b).map_err(|e| e.to_string())
+            }
+            Param::Text(b) | Param::Bytes(b) => std::str::from_utf8(b)
                 .ok()
                 .and_then(|s| uuid::Uuid::parse_str(s).ok())
                 .ok_or_else(|| "text is not a UUID".to_string()),
@@ -338,9 +287,9 @@ impl Decode for uuid::Uuid {
 
 #[cfg(feature = "json")]
 impl Decode for serde_json::Value {
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Cell::Json(b) | Cell::Text(b) => {
+            Param::JsonText(b) | Param::Text(b) => {
                 serde_json::from_slice(b).map_err(|e| format!("invalid JSON: {e}"))
             }
             other => Err(mismatch(&other)),
@@ -350,7 +299,7 @@ impl Decode for serde_json::Value {
 
 #[cfg(feature = "decimal")]
 impl Decode for rust_decimal::Decimal {
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
         use std::str::FromStr;
         let parse = |s: &str| {
             rust_decimal::Decimal::from_str_exact(s)
@@ -358,11 +307,11 @@ impl Decode for rust_decimal::Decimal {
                 .map_err(|e| format!("decimal {s}: {e}"))
         };
         match cell {
-            Cell::DecimalText(s) => parse(s),
-            Cell::PgNumeric(raw) => parse(&pg_numeric_to_string(raw)?),
-            Cell::Int(v) => Ok(rust_decimal::Decimal::from(v)),
-            Cell::UInt(v) => Ok(rust_decimal::Decimal::from(v)),
-            Cell::F64(v) => {
+            Param::DecimalText(s) => parse(s),
+            Param::PgNumeric(raw) => parse(&pg_numeric_to_string(raw)?),
+            Param::Int(v) => Ok(rust_decimal::Decimal::from(v)),
+            Param::UInt(v) => Ok(rust_decimal::Decimal::from(v)),
+            Param::F64(v) => {
                 rust_decimal::Decimal::from_str(&v.to_string()).map_err(|e| e.to_string())
             }
             other => Err(mismatch(&other)),
@@ -376,12 +325,12 @@ mod tests {
 
     #[test]
     fn integers_narrow_with_range_check() {
-        assert_eq!(i32::decode(Cell::Int(7)).unwrap(), 7);
-        assert!(i8::decode(Cell::Int(300))
+        assert_eq!(i32::decode(Param::Int(7)).unwrap(), 7);
+        assert!(i8::decode(Param::Int(300))
             .unwrap_err()
             .contains("out of range"));
-        assert!(i64::decode(Cell::Null).unwrap_err().contains("NULL"));
-        assert_eq!(Option::<i64>::decode(Cell::Null).unwrap(), None);
-        assert_eq!(i64::decode(Cell::DecimalText("42")).unwrap(), 42);
+        assert!(i64::decode(Param::Null).unwrap_err().contains("NULL"));
+        assert_eq!(Option::<i64>::decode(Param::Null).unwrap(), None);
+        assert_eq!(i64::decode(Param::DecimalText("42")).unwrap(), 42);
     }
 }

@@ -1,10 +1,13 @@
-//! Parameters: what a Rust value binds as, borrowed from the caller.
+//! Borrowed values: what a Rust value binds as ([`Encode`]), and what a column decodes from.
 
 use smallvec::SmallVec;
 
 use super::Value;
 
-/// One parameter, borrowed from the caller: what [`Encode`] produces and the backends bind.
+/// A value borrowed from the caller or from a row: what [`Encode`] produces and the backends
+/// bind, and what a backend hands [`Decode`](super::Decode) for a column. A few variants come
+/// only from rows (noted on each); bound, each is sent as what it is where the column type takes
+/// it, and is a typed error where it does not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Param<'a> {
@@ -29,6 +32,24 @@ pub enum Param<'a> {
     Untyped(&'a str),
     /// Binary data.
     Bytes(&'a [u8]),
+    /// Text as a row holds it, not yet checked as UTF-8 (UTF-8 on PostgreSQL; the column's
+    /// character set on MySQL, UTF-8 by default). Bound, it is sent as text.
+    Text(&'a [u8]),
+    /// An exact decimal as text (`-12.50`), as MySQL sends one.
+    DecimalText(&'a str),
+    /// An exact decimal in PostgreSQL's binary `numeric` form, as PostgreSQL sends one.
+    PgNumeric(&'a [u8]),
+    /// A JSON document as text, as a row holds it. Bound, it is sent as JSON text.
+    JsonText(&'a [u8]),
+    /// A MySQL `TIME` that is not a time of day (negative, or 24 hours and more).
+    Duration {
+        /// Whether it is negative.
+        negative: bool,
+        /// Whole microseconds.
+        micros: u64,
+    },
+    /// A column of a type weir does not know, in the backend's wire format (rows only).
+    Other(&'a [u8]),
     /// A calendar date.
     #[cfg(feature = "chrono")]
     Date(chrono::NaiveDate),
@@ -66,6 +87,11 @@ impl Param<'_> {
             Param::Str(_) => "&str",
             Param::Untyped(_) => "untyped text",
             Param::Bytes(_) => "&[u8]",
+            Param::Text(_) => "text",
+            Param::DecimalText(_) | Param::PgNumeric(_) => "decimal",
+            Param::JsonText(_) => "JSON text",
+            Param::Duration { .. } => "duration",
+            Param::Other(_) => "unknown type",
             #[cfg(feature = "chrono")]
             Param::Date(_) => "NaiveDate",
             #[cfg(feature = "chrono")]

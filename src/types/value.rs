@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{pg_numeric_to_string, Cell, Decode, Encode, Param};
+use super::{pg_numeric_to_string, Decode, Encode, Param};
 
 /// Any column value, for code that does not know the schema (the CLI, a JSON export).
 #[derive(Debug, Clone, PartialEq)]
@@ -48,66 +48,27 @@ pub enum Value {
 }
 
 impl Decode for Value {
-    fn decode(cell: Cell<'_>) -> Result<Self, String> {
-        Ok(match cell {
-            Cell::Null => Value::Null,
-            Cell::Bool(b) => Value::Bool(b),
-            Cell::Int(v) => Value::Int(v),
-            Cell::UInt(v) => match i64::try_from(v) {
-                Ok(v) => Value::Int(v),
-                Err(_) => Value::UInt(v),
-            },
-            Cell::F32(v) => Value::Float(f64::from(v)),
-            Cell::F64(v) => Value::Float(v),
-            Cell::Text(b) => match String::from_utf8(b.to_vec()) {
-                Ok(s) => Value::Text(s),
-                Err(e) => Value::Bytes(e.into_bytes()),
-            },
-            Cell::Bytes(b) => Value::Bytes(b.to_vec()),
-            Cell::DecimalText(s) => Value::Decimal(s.to_owned()),
-            Cell::PgNumeric(raw) => Value::Decimal(pg_numeric_to_string(raw)?),
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
+        match cell {
+            // A column of these must hold what it says: reading one is an error when it does not.
+            Param::PgNumeric(raw) => Ok(Value::Decimal(pg_numeric_to_string(raw)?)),
             #[cfg(feature = "json")]
-            Cell::Json(b) => {
-                Value::Json(serde_json::from_slice(b).map_err(|e| format!("invalid JSON: {e}"))?)
-            }
-            #[cfg(not(feature = "json"))]
-            Cell::Json(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
-            #[cfg(feature = "chrono")]
-            Cell::Date(d) => Value::Date(d),
-            #[cfg(feature = "chrono")]
-            Cell::Time(t) => Value::Time(t),
-            #[cfg(feature = "chrono")]
-            Cell::DateTime(t) => Value::DateTime(t),
-            #[cfg(feature = "chrono")]
-            Cell::DateTimeUtc(t) => Value::DateTimeUtc(t),
-            #[cfg(feature = "uuid")]
-            Cell::Uuid(u) => Value::Uuid(u),
-            Cell::Duration { negative, micros } => {
-                let secs = micros / 1_000_000;
-                let frac = micros % 1_000_000;
-                let sign = if negative { "-" } else { "" };
-                let mut s = format!(
-                    "{sign}{}:{:02}:{:02}",
-                    secs / 3600,
-                    secs / 60 % 60,
-                    secs % 60
-                );
-                if frac > 0 {
-                    s.push_str(&format!(".{frac:06}"));
-                }
-                Value::Text(s)
-            }
-            Cell::Other(b) => Value::Unsupported(b.to_vec()),
-        })
+            Param::JsonText(b) => serde_json::from_slice(b)
+                .map(Value::Json)
+                .map_err(|e| format!("invalid JSON: {e}")),
+            // A `u64` a signed integer can hold reads as one.
+            Param::UInt(v) => Ok(i64::try_from(v).map_or(Value::UInt(v), Value::Int)),
+            other => Ok(Value::owned(other)),
+        }
     }
 }
 
 impl Value {
-    /// An owned copy of a parameter, as a filter keeps its values: a `u64` stays unsigned, an
-    /// `f32` widens, an exact decimal keeps its digits as text, and text a tool could not type
-    /// is kept as text.
-    pub(crate) fn owned(param: Param<'_>) -> Value {
-        match param {
+    /// An owned copy of any borrowed value (a filter keeps its values so): an `f32` widens, an
+    /// exact decimal keeps its digits as text, text a tool could not type stays text, and what
+    /// cannot be read as what it claims is kept as bytes.
+    pub(crate) fn owned(value: Param<'_>) -> Value {
+        match value {
             Param::Null => Value::Null,
             Param::Bool(v) => Value::Bool(v),
             Param::Int(v) => Value::Int(v),
@@ -115,7 +76,21 @@ impl Value {
             Param::F32(v) => Value::Float(f64::from(v)),
             Param::F64(v) => Value::Float(v),
             Param::Str(s) | Param::Untyped(s) => Value::Text(s.to_owned()),
+            Param::Text(b) => match String::from_utf8(b.to_vec()) {
+                Ok(s) => Value::Text(s),
+                Err(e) => Value::Bytes(e.into_bytes()),
+            },
             Param::Bytes(b) => Value::Bytes(b.to_vec()),
+            Param::DecimalText(s) => Value::Decimal(s.to_owned()),
+            Param::PgNumeric(raw) => pg_numeric_to_string(raw)
+                .map_or_else(|_| Value::Unsupported(raw.to_vec()), Value::Decimal),
+            #[cfg(feature = "json")]
+            Param::JsonText(b) => serde_json::from_slice(b).map_or_else(
+                |_| Value::Text(String::from_utf8_lossy(b).into_owned()),
+                Value::Json,
+            ),
+            #[cfg(not(feature = "json"))]
+            Param::JsonText(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
             #[cfg(feature = "chrono")]
             Param::Date(v) => Value::Date(v),
             #[cfg(feature = "chrono")]
@@ -130,8 +105,27 @@ impl Value {
             Param::Json(v) => Value::Json(v.clone()),
             #[cfg(feature = "decimal")]
             Param::Decimal(v) => Value::Decimal(v.to_string()),
+            Param::Duration { negative, micros } => Value::Text(duration_text(negative, micros)),
+            Param::Other(b) => Value::Unsupported(b.to_vec()),
         }
     }
+}
+
+/// A MySQL `TIME` interval as MySQL writes it: `[-]h:mm:ss[.ffffff]`.
+fn duration_text(negative: bool, micros: u64) -> String {
+    let secs = micros / 1_000_000;
+    let frac = micros % 1_000_000;
+    let sign = if negative { "-" } else { "" };
+    let mut s = format!(
+        "{sign}{}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if frac > 0 {
+        s.push_str(&format!(".{frac:06}"));
+    }
+    s
 }
 
 impl Encode for Value {

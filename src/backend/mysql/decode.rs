@@ -4,7 +4,7 @@
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 
-use crate::types::{Cell, Decode};
+use crate::types::{Decode, Param};
 
 /// The name of a result column.
 pub(super) fn column_name(c: &Column) -> &str {
@@ -56,17 +56,17 @@ pub(super) fn column_type_name(c: &Column) -> String {
     }
 }
 
-/// Reads column `index` of `row` as a [`Cell`] borrowing the row.
+/// Reads column `index` of `row` as a [`Param`] borrowing the row.
 #[inline]
-pub(super) fn cell(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, String> {
+pub(super) fn cell(row: &mysql_async::Row, index: usize) -> Result<Param<'_>, String> {
     // Numbers and NULL mean the same whatever the column: no look at its definition, and this
     // part inlines into each field of the `FromRow` derive.
     match row.as_ref(index) {
-        Some(Value::NULL) => Ok(Cell::Null),
-        Some(Value::Int(v)) => Ok(Cell::Int(*v)),
-        Some(Value::UInt(v)) => Ok(Cell::UInt(*v)),
-        Some(Value::Float(v)) => Ok(Cell::F32(*v)),
-        Some(Value::Double(v)) => Ok(Cell::F64(*v)),
+        Some(Value::NULL) => Ok(Param::Null),
+        Some(Value::Int(v)) => Ok(Param::Int(*v)),
+        Some(Value::UInt(v)) => Ok(Param::UInt(*v)),
+        Some(Value::Float(v)) => Ok(Param::F32(*v)),
+        Some(Value::Double(v)) => Ok(Param::F64(*v)),
         _ => cell_by_column(row, index),
     }
 }
@@ -79,7 +79,7 @@ fn holds_bytes(row: &mysql_async::Row, index: usize) -> bool {
 }
 
 /// [`cell`] for the values whose meaning depends on the column: bytes, dates and times.
-fn cell_by_column(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, String> {
+fn cell_by_column(row: &mysql_async::Row, index: usize) -> Result<Param<'_>, String> {
     let column = row
         .columns_ref()
         .get(index)
@@ -89,28 +89,28 @@ fn cell_by_column(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, Stri
         .ok_or_else(|| "value was already taken from the row".to_string())?;
     use ColumnType::*;
     Ok(match value {
-        Value::NULL => Cell::Null,
-        Value::Int(v) => Cell::Int(*v),
-        Value::UInt(v) => Cell::UInt(*v),
-        Value::Float(v) => Cell::F32(*v),
-        Value::Double(v) => Cell::F64(*v),
+        Value::NULL => Param::Null,
+        Value::Int(v) => Param::Int(*v),
+        Value::UInt(v) => Param::UInt(*v),
+        Value::Float(v) => Param::F32(*v),
+        Value::Double(v) => Param::F64(*v),
         Value::Bytes(b) => match column.column_type() {
             MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
-                Cell::DecimalText(std::str::from_utf8(b).map_err(|e| e.to_string())?)
+                Param::DecimalText(std::str::from_utf8(b).map_err(|e| e.to_string())?)
             }
-            MYSQL_TYPE_JSON => Cell::Json(b),
+            MYSQL_TYPE_JSON => Param::JsonText(b),
             // The text protocol sends numbers as text; weir uses it only for simple statements.
             MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_INT24 | MYSQL_TYPE_LONG
             | MYSQL_TYPE_LONGLONG | MYSQL_TYPE_YEAR => text_int(b, column)?,
-            MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => Cell::F64(
+            MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => Param::F64(
                 std::str::from_utf8(b)
                     .ok()
                     .and_then(|s| s.parse().ok())
                     .ok_or("bad float text")?,
             ),
-            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Cell::Bytes(b),
-            _ if column.character_set() == 63 => Cell::Bytes(b),
-            _ => Cell::Text(b),
+            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Param::Bytes(b),
+            _ if column.character_set() == 63 => Param::Bytes(b),
+            _ => Param::Text(b),
         },
         #[cfg(feature = "chrono")]
         Value::Date(y, mo, d, h, mi, s, us) => {
@@ -120,19 +120,19 @@ fn cell_by_column(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, Stri
                         format!("{y:04}-{mo:02}-{d:02} is not a calendar date (zero date?)")
                     })?;
             match column.column_type() {
-                MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => Cell::Date(date),
-                _ => Cell::DateTime(
+                MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => Param::Date(date),
+                _ => Param::DateTime(
                     date.and_hms_micro_opt(u32::from(*h), u32::from(*mi), u32::from(*s), *us)
                         .ok_or("invalid time of day")?,
                 ),
             }
         }
         #[cfg(feature = "chrono")]
-        Value::Time(false, 0, h, m, s, us) => Cell::Time(
+        Value::Time(false, 0, h, m, s, us) => Param::Time(
             chrono::NaiveTime::from_hms_micro_opt(u32::from(*h), u32::from(*m), u32::from(*s), *us)
                 .ok_or("invalid time of day")?,
         ),
-        Value::Time(negative, days, h, m, s, us) => Cell::Duration {
+        Value::Time(negative, days, h, m, s, us) => Param::Duration {
             negative: *negative,
             micros: ((u64::from(*days) * 24 + u64::from(*h)) * 3600
                 + u64::from(*m) * 60
@@ -145,15 +145,15 @@ fn cell_by_column(row: &mysql_async::Row, index: usize) -> Result<Cell<'_>, Stri
     })
 }
 
-fn text_int<'a>(b: &[u8], column: &Column) -> Result<Cell<'a>, String> {
+fn text_int<'a>(b: &[u8], column: &Column) -> Result<Param<'a>, String> {
     let s = std::str::from_utf8(b).map_err(|e| e.to_string())?;
     if column.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
         s.parse()
-            .map(Cell::UInt)
+            .map(Param::UInt)
             .map_err(|_| format!("bad integer text {s}"))
     } else {
         s.parse()
-            .map(Cell::Int)
+            .map(Param::Int)
             .map_err(|_| format!("bad integer text {s}"))
     }
 }
@@ -178,8 +178,8 @@ pub(super) fn take<T: Decode>(row: &mut mysql_async::Row, index: usize) -> Resul
 /// binary (moved out) or a decimal, JSON or text-protocol number (decoded where it lies).
 fn take_bytes<T: Decode>(row: &mut mysql_async::Row, index: usize) -> Result<T, String> {
     let text = match cell(row, index)? {
-        Cell::Text(_) => true,
-        Cell::Bytes(_) => false,
+        Param::Text(_) => true,
+        Param::Bytes(_) => false,
         cell => return T::decode(cell),
     };
     match row.take::<Value, _>(index) {

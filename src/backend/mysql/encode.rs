@@ -2,9 +2,7 @@
 
 use mysql_async::Value;
 
-#[cfg(feature = "chrono")]
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::types::Param;
 
 pub(super) fn positional(values: Vec<Value>) -> mysql_async::Params {
@@ -28,7 +26,22 @@ pub(super) fn to_value(index: usize, p: &Param<'_>) -> Result<Value> {
         Param::F32(v) => Value::Float(*v),
         Param::F64(v) => Value::Double(*v),
         Param::Str(s) | Param::Untyped(s) => Value::Bytes(s.as_bytes().to_vec()),
-        Param::Bytes(b) => Value::Bytes(b.to_vec()),
+        Param::Bytes(b) | Param::Text(b) | Param::JsonText(b) => Value::Bytes(b.to_vec()),
+        Param::DecimalText(s) => Value::Bytes(s.as_bytes().to_vec()),
+        Param::PgNumeric(raw) => Value::Bytes(
+            crate::types::pg_numeric_to_string(raw)
+                .map_err(|reason| refused(index, p, "DECIMAL", reason))?
+                .into_bytes(),
+        ),
+        Param::Duration { negative, micros } => time_value(index, p, *negative, *micros)?,
+        Param::Other(_) => {
+            return Err(refused(
+                index,
+                p,
+                "any type",
+                "a value of a type weir does not know has no MySQL form".into(),
+            ))
+        }
         #[cfg(feature = "chrono")]
         Param::Date(d) => {
             use chrono::Datelike;
@@ -105,4 +118,36 @@ fn micros(index: usize, p: &Param<'_>, sql_type: &str, nanos: u32) -> Result<u32
         });
     }
     Ok(nanos / 1000)
+}
+
+/// A `TIME` interval: MySQL's range is -838:59:59 to 838:59:59.
+fn time_value(index: usize, p: &Param<'_>, negative: bool, micros: u64) -> Result<Value> {
+    const MAX_MICROS: u64 = (838 * 3600 + 59 * 60 + 59) * 1_000_000 + 999_999;
+    if micros > MAX_MICROS {
+        return Err(refused(
+            index,
+            p,
+            "TIME",
+            "outside MySQL's TIME range (-838:59:59 to 838:59:59)".into(),
+        ));
+    }
+    let secs = micros / 1_000_000;
+    Ok(Value::Time(
+        negative,
+        (secs / 86_400) as u32,
+        (secs / 3600 % 24) as u8,
+        (secs / 60 % 60) as u8,
+        (secs % 60) as u8,
+        (micros % 1_000_000) as u32,
+    ))
+}
+
+/// Parameter `index` refused before sending: MySQL cannot hold it as `sql_type`.
+fn refused(index: usize, p: &Param<'_>, sql_type: &str, reason: String) -> Error {
+    Error::Encode {
+        index,
+        rust_type: p.rust_type(),
+        sql_type: sql_type.into(),
+        reason,
+    }
 }

@@ -22,7 +22,7 @@ use super::{savepoint_name, Adapter, Control, CopyTarget, Placeholders, Slot};
 use crate::config::{AccessMode, DatabaseConfig, TxOptions};
 use crate::error::{Error, Result};
 use crate::sql::RewriteCache;
-use crate::types::{Cell, CopyRows, Decode, Param};
+use crate::types::{CopyRows, Decode, Param};
 use encode::{positional, to_value};
 use error::map_error;
 use farewell::FarewellSender;
@@ -202,7 +202,7 @@ impl Adapter for MyConn {
         let id = conn.last_insert_id();
         self.note_ok_packet();
         id.map(|id| {
-            K::decode(Cell::UInt(id)).map_err(|reason| {
+            K::decode(Param::UInt(id)).map_err(|reason| {
                 Error::decode::<K>("LAST_INSERT_ID()".into(), "BIGINT UNSIGNED".into(), reason)
             })
         })
@@ -311,8 +311,8 @@ impl MyConn {
     fn check_sizes(&self, params: &[Param<'_>]) -> Result<()> {
         for (index, param) in params.iter().enumerate() {
             let len = match param {
-                Param::Str(s) | Param::Untyped(s) => s.len(),
-                Param::Bytes(b) => b.len(),
+                Param::Str(s) | Param::Untyped(s) | Param::DecimalText(s) => s.len(),
+                Param::Bytes(b) | Param::Text(b) | Param::JsonText(b) => b.len(),
                 _ => continue,
             };
             if len > self.max_packet {

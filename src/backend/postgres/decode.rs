@@ -7,10 +7,10 @@ use postgres_types::{FromSql, Type};
 
 use super::encode::is_text;
 use super::BoxError;
-use crate::types::{Cell, ColumnValue, Decode};
+use crate::types::{ColumnValue, Decode, Param};
 
 /// One PostgreSQL column as tokio-postgres hands it over: its type and raw bytes, borrowed
-/// from the row. [`Decode`] reads the common types straight from it, with no [`Cell`] in
+/// from the row. [`Decode`] reads the common types straight from it, with no [`Param`] in
 /// between; the rest (and every error) go through [`ColumnValue::cell`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PgValue<'a> {
@@ -24,9 +24,9 @@ impl<'a> ColumnValue<'a> for PgValue<'a> {
     /// # Errors
     /// The bytes do not hold a value of the column's type.
     #[inline]
-    fn cell(self) -> Result<Cell<'a>, String> {
+    fn classify(self) -> Result<Param<'a>, String> {
         match self.raw {
-            None => Ok(Cell::Null),
+            None => Ok(Param::Null),
             Some(raw) => decode_cell(self.ty, raw),
         }
     }
@@ -90,7 +90,7 @@ impl<'a> ColumnValue<'a> for PgValue<'a> {
 }
 
 /// `T` decoded inside tokio-postgres's own `try_get`, which hands over the column's type and
-/// bytes after one bounds check: no second lookup of the column, no [`Cell`] for common types.
+/// bytes after one bounds check: no second lookup of the column, no [`Param`] for common types.
 struct Decoded<T>(Result<T, String>);
 
 impl<'a, T: Decode> FromSql<'a> for Decoded<T> {
@@ -131,34 +131,34 @@ fn from<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T, String> {
 }
 
 #[inline]
-fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Cell<'a>, String> {
+fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Param<'a>, String> {
     Ok(match *ty {
-        Type::BOOL => Cell::Bool(from(ty, raw)?),
-        Type::INT2 => Cell::Int(i64::from(from::<i16>(ty, raw)?)),
-        Type::INT4 => Cell::Int(i64::from(from::<i32>(ty, raw)?)),
-        Type::INT8 => Cell::Int(from(ty, raw)?),
-        Type::OID => Cell::Int(i64::from(from::<u32>(ty, raw)?)),
-        Type::CHAR => Cell::Int(i64::from(from::<i8>(ty, raw)?)),
-        Type::FLOAT4 => Cell::F32(from(ty, raw)?),
-        Type::FLOAT8 => Cell::F64(from(ty, raw)?),
-        Type::BYTEA => Cell::Bytes(raw),
-        Type::NUMERIC => Cell::PgNumeric(raw),
-        Type::JSON => Cell::Json(raw),
+        Type::BOOL => Param::Bool(from(ty, raw)?),
+        Type::INT2 => Param::Int(i64::from(from::<i16>(ty, raw)?)),
+        Type::INT4 => Param::Int(i64::from(from::<i32>(ty, raw)?)),
+        Type::INT8 => Param::Int(from(ty, raw)?),
+        Type::OID => Param::Int(i64::from(from::<u32>(ty, raw)?)),
+        Type::CHAR => Param::Int(i64::from(from::<i8>(ty, raw)?)),
+        Type::FLOAT4 => Param::F32(from(ty, raw)?),
+        Type::FLOAT8 => Param::F64(from(ty, raw)?),
+        Type::BYTEA => Param::Bytes(raw),
+        Type::NUMERIC => Param::PgNumeric(raw),
+        Type::JSON => Param::JsonText(raw),
         Type::JSONB => match raw.split_first() {
-            Some((1, rest)) => Cell::Json(rest),
+            Some((1, rest)) => Param::JsonText(rest),
             _ => return Err("unsupported jsonb version".into()),
         },
         #[cfg(feature = "chrono")]
-        Type::DATE => Cell::Date(from(ty, raw)?),
+        Type::DATE => Param::Date(from(ty, raw)?),
         #[cfg(feature = "chrono")]
-        Type::TIME => Cell::Time(from(ty, raw)?),
+        Type::TIME => Param::Time(from(ty, raw)?),
         #[cfg(feature = "chrono")]
-        Type::TIMESTAMP => Cell::DateTime(from(ty, raw)?),
+        Type::TIMESTAMP => Param::DateTime(from(ty, raw)?),
         #[cfg(feature = "chrono")]
-        Type::TIMESTAMPTZ => Cell::DateTimeUtc(from(ty, raw)?),
+        Type::TIMESTAMPTZ => Param::DateTimeUtc(from(ty, raw)?),
         #[cfg(feature = "uuid")]
-        Type::UUID => Cell::Uuid(from(ty, raw)?),
-        _ if is_text(ty) => Cell::Text(raw),
-        _ => Cell::Other(raw),
+        Type::UUID => Param::Uuid(from(ty, raw)?),
+        _ if is_text(ty) => Param::Text(raw),
+        _ => Param::Other(raw),
     })
 }

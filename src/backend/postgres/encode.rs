@@ -129,6 +129,30 @@ fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, St
             out.extend_from_slice(s.as_bytes());
             Ok(IsNull::No)
         }
+        // Values as a row held them, bound as what they are.
+        (Param::Text(b) | Param::JsonText(b), &Type::JSONB) => {
+            out.extend_from_slice(&[1]);
+            out.extend_from_slice(b);
+            Ok(IsNull::No)
+        }
+        (Param::Text(b) | Param::JsonText(b), t) if is_text(t) || *t == Type::JSON => {
+            out.extend_from_slice(b);
+            Ok(IsNull::No)
+        }
+        (Param::DecimalText(s), t) if is_text(t) => {
+            out.extend_from_slice(s.as_bytes());
+            Ok(IsNull::No)
+        }
+        #[cfg(feature = "decimal")]
+        (Param::DecimalText(s), &Type::NUMERIC) => delegate(
+            rust_decimal::Decimal::from_str_exact(s).map_err(|e| format!("`{s}`: {e}"))?,
+            ty,
+            out,
+        ),
+        (Param::PgNumeric(raw), &Type::NUMERIC) => {
+            out.extend_from_slice(raw);
+            Ok(IsNull::No)
+        }
         (Param::Bytes(b), &Type::BYTEA) => {
             out.extend_from_slice(b);
             Ok(IsNull::No)
