@@ -77,6 +77,9 @@ impl DatabaseConfig {
             None => authority,
         };
         let (host, port) = split_host_port(hostport)?;
+        // `scheme:///db` leaves the host to its default (or to a `host=` option); an empty
+        // host between a user and a port is a typo, not a request for localhost.
+        let empty_host = host.is_empty() && (port.is_some() || hostport.len() < authority.len());
         if !host.is_empty() {
             cfg.host = decode(host, "host")?;
         }
@@ -86,6 +89,7 @@ impl DatabaseConfig {
         if let Some(db) = path.filter(|p| !p.is_empty()) {
             cfg.database = Some(decode(db, "database name")?);
         }
+        let mut host_given = false;
         for pair in query
             .into_iter()
             .flat_map(|q| q.split('&'))
@@ -93,7 +97,14 @@ impl DatabaseConfig {
         {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = decode(value, key)?;
+            host_given |= matches!(key, "host" | "socket");
             cfg = cfg.apply_option(key, &value)?;
+        }
+        if empty_host && !host_given {
+            return Err(Error::Config(
+                "the URL's host is empty (`user@:port`): name a host, or give `host=` or `socket=`"
+                    .into(),
+            ));
         }
         Ok(cfg)
     }
@@ -171,7 +182,12 @@ fn split_host_port(s: &str) -> Result<(&str, Option<&str>)> {
             ))),
         };
     }
-    Ok(match s.rsplit_once(':') {
+    if s.matches(':').count() > 1 {
+        return Err(Error::Config(format!(
+            "host `{s}` looks like an IPv6 address: write it in brackets, as `[{s}]` or `[::1]:5432`"
+        )));
+    }
+    Ok(match s.split_once(':') {
         Some((h, p)) => (h, Some(p)),
         None => (s, None),
     })

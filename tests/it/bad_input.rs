@@ -60,6 +60,12 @@ fn malformed_urls_are_config_errors() {
             "mysql://h/db?pool_min_idle=5&pool_max_size=2",
             "larger than",
         ),
+        // An empty host is not localhost, and an IPv6 address needs its brackets (these were
+        // localhost and a host split at the wrong colon).
+        ("postgres://u@:5432/db", "host is empty"),
+        ("mysql://root@:3306/test", "host is empty"),
+        ("postgres://u@::1/db", "in brackets"),
+        ("mysql://u@fe80::1:3306/db", "in brackets"),
     ] {
         let err = match DatabaseConfig::from_url(url).and_then(|c| c.validate().map(|()| c)) {
             Err(e) => e,
@@ -72,6 +78,23 @@ fn malformed_urls_are_config_errors() {
             assert!(!text.contains(secret), "{url}: {text}");
         }
     }
+}
+
+/// What looks like an edge of the URL rules still parses as it should: a bracketed IPv6
+/// address with or without a port, a host given as an option, a URL with no host at all.
+#[test]
+fn bracketed_ipv6_and_hosts_from_options_parse() {
+    for (url, host, port) in [
+        ("postgres://u@[::1]:5433/db", "::1", 5433),
+        ("mysql://u@[::1]/db", "::1", 3306),
+        ("postgres://u@/db?host=db.internal", "db.internal", 5432),
+        ("postgres:///db", "localhost", 5432),
+    ] {
+        let c = DatabaseConfig::from_url(url).unwrap();
+        assert_eq!((c.host(), c.port()), (host, port), "{url}");
+    }
+    let c = DatabaseConfig::from_url("postgres://u@:5432/db?socket=/run/postgresql").unwrap();
+    assert_eq!(c.host(), "localhost");
 }
 
 /// An unknown database is `Connect { kind: UnknownDatabase }`, an unknown user
