@@ -198,12 +198,24 @@ pub trait Executor: Plumbing + Send + Sync {
     /// The connection (and lane permit) is held until the stream ends or is dropped; a stream
     /// dropped early has its statement cancelled on the server and its connection discarded.
     /// The call deadline covers getting the connection, not reading the rows: the caller
-    /// decides how long to read.
+    /// decides how long to read. The stream is `Unpin`: read it with `try_next` as it is.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &weir::Database) -> weir::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// use weir::Executor;
+    ///
+    /// let mut rows = db.fetch_stream::<(i64, String), _>("SELECT id, name FROM users", ());
+    /// while let Some((id, name)) = rows.try_next().await? {
+    ///     println!("{id}: {name}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     fn fetch_stream<'a, T: FromRow + Send + 'a, P: Params + 'a>(
         &'a self,
         sql: &'a str,
         params: P,
-    ) -> impl Stream<Item = Result<T>> + Send + 'a {
+    ) -> impl Stream<Item = Result<T>> + Send + Unpin + 'a {
         stream::fetch_stream(self, sql, params)
     }
 }

@@ -24,12 +24,13 @@ pub(super) fn fetch_stream<'a, E: Executor + ?Sized, T: FromRow + Send + 'a, P: 
     exec: &'a E,
     sql: &'a str,
     params: P,
-) -> impl Stream<Item = Result<T>> + Send + 'a {
+) -> impl Stream<Item = Result<T>> + Send + Unpin + 'a {
     use futures_util::future::Either;
     if rows_detach(exec.backend()) {
         Either::Left(DetachedStream::new(exec, sql, params))
     } else {
-        Either::Right(generated_stream(exec, sql, params))
+        // Pinned once per call, so callers need no `pin_mut!`.
+        Either::Right(Box::pin(generated_stream(exec, sql, params)))
     }
 }
 

@@ -52,15 +52,15 @@ async fn fill(ctx: &Ctx, n: i64) {
         .unwrap();
 }
 
-/// All rows arrive, in order, decoded, and the connection goes back afterwards.
+/// All rows arrive, in order, decoded, and the connection goes back afterwards. The stream is
+/// read with `try_next` as it is, with no `pin_mut!` (it is `Unpin` on both backends).
 async fn stream_yields_every_row_in_order(ctx: Ctx) {
     fill(&ctx, 20_000).await;
     let mut expected = 1;
-    let stream = ctx.db.fetch_stream::<Item, _>(
+    let mut stream = ctx.db.fetch_stream::<Item, _>(
         "SELECT id, label FROM items WHERE id > $1 ORDER BY id",
         (0,),
     );
-    futures_util::pin_mut!(stream);
     while let Some(item) = stream.try_next().await.unwrap() {
         assert_eq!(item.id, expected);
         assert_eq!(item.label, format!("item-{expected}"));
