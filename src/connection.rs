@@ -1,5 +1,7 @@
 //! [`Connection`]: one session checked out of the pool for a sequence of statements.
 
+use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,23 +65,28 @@ impl Connection {
     ///
     /// # Errors
     /// The server's error if `BEGIN` fails.
-    pub async fn begin(&mut self) -> Result<Transaction<'_>> {
-        self.begin_with(TxOptions::default()).await
+    #[track_caller]
+    pub fn begin(&mut self) -> impl Future<Output = Result<Transaction<'_>>> + Send + '_ {
+        self.begin_with(TxOptions::default())
     }
 
     /// Starts a transaction with an isolation level or read-only mode.
     ///
     /// # Errors
     /// The server's error if `BEGIN` fails.
-    pub async fn begin_with(&mut self, options: TxOptions) -> Result<Transaction<'_>> {
+    #[track_caller]
+    pub fn begin_with(
+        &mut self,
+        options: TxOptions,
+    ) -> impl Future<Output = Result<Transaction<'_>>> + Send + '_ {
         Transaction::begin_on(
             TxConn::Borrowed(&self.lease),
             options,
             self.backend,
             Arc::clone(&self.lane),
             self.timeout,
+            Location::caller(),
         )
-        .await
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -133,24 +134,33 @@ impl Database {
     ///
     /// # Errors
     /// As [`acquire`](Self::acquire), or the server's error for `BEGIN`.
-    pub async fn begin(&self) -> Result<Transaction<'static>> {
-        self.begin_with(TxOptions::default()).await
+    #[track_caller]
+    pub fn begin(&self) -> impl Future<Output = Result<Transaction<'static>>> + Send + '_ {
+        self.begin_with(TxOptions::default())
     }
 
     /// Starts a transaction with an isolation level or read-only mode.
     ///
     /// # Errors
     /// As [`begin`](Self::begin).
-    pub async fn begin_with(&self, options: TxOptions) -> Result<Transaction<'static>> {
-        let (lease, lane, timeout) = self.lease_default_lane().await?;
-        Transaction::begin_on(
-            TxConn::Owned(Box::new(tokio::sync::Mutex::new(lease))),
-            options,
-            self.backend(),
-            lane,
-            timeout,
-        )
-        .await
+    #[track_caller]
+    pub fn begin_with(
+        &self,
+        options: TxOptions,
+    ) -> impl Future<Output = Result<Transaction<'static>>> + Send + '_ {
+        let begun_at = Location::caller();
+        async move {
+            let (lease, lane, timeout) = self.lease_default_lane().await?;
+            Transaction::begin_on(
+                TxConn::Owned(Box::new(tokio::sync::Mutex::new(lease))),
+                options,
+                self.backend(),
+                lane,
+                timeout,
+                begun_at,
+            )
+            .await
+        }
     }
 
     /// Runs `work` in a transaction and commits it; when the server aborts the transaction for

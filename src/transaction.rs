@@ -1,10 +1,13 @@
 //! Transactions and savepoints.
 //!
-//! A [`Transaction`] dropped without [`commit`](Transaction::commit) is rolled back: a nested one
+//! A [`Transaction`] dropped without [`commit`](Transaction::commit) is rolled back, with a DEBUG
+//! event that names the line which began it: a nested one
 //! (a savepoint) before the next statement of its parent, a top-level one before its connection
 //! is reused (or the connection is discarded if that rollback fails or takes longer than the
 //! cleanup timeout).
 
+use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,6 +73,8 @@ pub struct Transaction<'c> {
     finished: bool,
     lane: Arc<LaneState>,
     timeout: Option<Duration>,
+    /// Where the caller began it, for the event a transaction dropped unfinished leaves.
+    begun_at: &'static Location<'static>,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -88,6 +93,7 @@ impl<'c> Transaction<'c> {
         backend: Backend,
         lane: Arc<LaneState>,
         timeout: Option<Duration>,
+        begun_at: &'static Location<'static>,
     ) -> Result<Transaction<'c>> {
         let depth = control!(conn.mutex(), &lane, timeout, "BEGIN", |s| s.begin(&options))?;
         Ok(Transaction {
@@ -97,6 +103,7 @@ impl<'c> Transaction<'c> {
             finished: false,
             lane,
             timeout,
+            begun_at,
         })
     }
 
@@ -114,15 +121,16 @@ impl<'c> Transaction<'c> {
     ///
     /// # Errors
     /// The server's error if `SAVEPOINT` fails.
-    pub async fn begin(&mut self) -> Result<Transaction<'_>> {
+    #[track_caller]
+    pub fn begin(&mut self) -> impl Future<Output = Result<Transaction<'_>>> + Send + '_ {
         Transaction::begin_on(
             TxConn::Borrowed(self.conn.mutex()),
             TxOptions::default(),
             self.backend,
             Arc::clone(&self.lane),
             self.timeout,
+            Location::caller(),
         )
-        .await
     }
 
     /// Commits (or, nested, releases the savepoint), within the transaction's deadline.
@@ -172,6 +180,11 @@ impl Drop for Transaction<'_> {
         if self.finished {
             return;
         }
+        tracing::debug!(
+            begun_at = %self.begun_at,
+            depth = self.depth,
+            "transaction dropped without commit or rollback: it is rolled back"
+        );
         // Nothing else can hold the lock: a child transaction borrows this one mutably, and an
         // operation in flight holds `&self`. If it is held anyway, the lease is discarded.
         match self.conn.mutex().try_lock() {

@@ -169,7 +169,7 @@ fn install_log_bridge() {
 
 /// Runs `body` on a single-threaded runtime of its own, on this thread, with every `tracing`
 /// span and event and every `log` record captured; returns the captured lines.
-fn captured<F>(body: F) -> String
+pub fn captured<F>(body: F) -> String
 where
     F: std::future::Future<Output = ()>,
 {

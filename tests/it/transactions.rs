@@ -18,6 +18,7 @@ both_backends!(
     transaction_on_a_checked_out_connection,
     a_failed_statement_fails_the_transaction_and_commit_rolls_it_back,
     a_savepoint_taken_before_the_failure_recovers_the_transaction,
+    a_dropped_transaction_says_where_it_was_begun,
 );
 
 async fn count(db: &impl Executor) -> i64 {
@@ -313,4 +314,38 @@ async fn a_savepoint_taken_before_the_failure_recovers_the_transaction(ctx: Ctx)
     assert!(matches!(err, Error::TransactionAborted(_)), "{err:?}");
     tx.rollback().await.unwrap();
     assert_eq!(count(&ctx.db).await, 4);
+}
+
+/// A transaction dropped without commit or rollback is rolled back, and a DEBUG event says so,
+/// naming the file and line of the `begin` that opened it; a committed one leaves no such event.
+async fn a_dropped_transaction_says_where_it_was_begun(ctx: Ctx) {
+    create_users(&ctx).await;
+    let config = ctx.config.clone();
+    let (text, line) = tokio::task::spawn_blocking(move || {
+        let mut line = 0;
+        let text = crate::secrets::captured(async {
+            let db = weir::Database::connect_with(config).await.unwrap();
+            let committed = db.begin().await.unwrap();
+            committed.commit().await.unwrap();
+            line = line!() + 1;
+            let tx = db.begin().await.unwrap();
+            insert(&tx, 1).await;
+            drop(tx);
+            assert_eq!(count(&db).await, 0);
+        });
+        (text, line)
+    })
+    .await
+    .unwrap();
+    let dropped: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("dropped without commit"))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{text}");
+    assert!(dropped[0].starts_with("DEBUG"), "{}", dropped[0]);
+    assert!(
+        dropped[0].contains(&format!("tests/it/transactions.rs:{line}")),
+        "{}",
+        dropped[0]
+    );
 }
