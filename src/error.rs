@@ -118,7 +118,7 @@ pub enum Error {
     },
 
     /// A parameter could not be encoded as the SQL type the server expects.
-    #[error("parameter ${}: cannot encode Rust `{rust_type}` as SQL `{sql_type}`: {reason}", index + 1)]
+    #[error("parameter ${}: cannot encode Rust `{}` as SQL `{sql_type}`: {reason}", index + 1, short_type_name(rust_type))]
     Encode {
         /// Zero-based parameter index (shown as `$index+1`).
         index: usize,
@@ -131,7 +131,10 @@ pub enum Error {
     },
 
     /// A column could not be decoded into the requested Rust type.
-    #[error("column `{column}`: cannot decode SQL `{sql_type}` as Rust `{rust_type}`: {reason}")]
+    #[error(
+        "column `{column}`: cannot decode SQL `{sql_type}` as Rust `{}`: {reason}",
+        short_type_name(rust_type)
+    )]
     Decode {
         /// Column name (or index when the row has no such name).
         column: String,
@@ -446,5 +449,51 @@ impl Error {
                     ..
                 }
         )
+    }
+}
+
+/// A Rust type's name as users write it: `Option<String>` for
+/// `core::option::Option<alloc::string::String>`.
+pub(crate) fn short_type_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut path_start = 0;
+    for (i, c) in name.char_indices() {
+        if !(c.is_alphanumeric() || c == '_' || c == ':') {
+            out.push_str(last_segment(&name[path_start..i]));
+            out.push(c);
+            path_start = i + c.len_utf8();
+        }
+    }
+    out.push_str(last_segment(&name[path_start..]));
+    out
+}
+
+fn last_segment(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn type_names_as_users_write_them() {
+        for (full, short) in [
+            ("alloc::string::String", "String"),
+            ("i64", "i64"),
+            (
+                "core::option::Option<alloc::string::String>",
+                "Option<String>",
+            ),
+            ("alloc::vec::Vec<u8>", "Vec<u8>"),
+            (
+                "chrono::datetime::DateTime<chrono::offset::utc::Utc>",
+                "DateTime<Utc>",
+            ),
+            ("(i64, alloc::string::String)", "(i64, String)"),
+            ("&str", "&str"),
+        ] {
+            assert_eq!(short_type_name(full), short);
+        }
     }
 }

@@ -80,7 +80,7 @@ impl Param<'_> {
         match self {
             Param::Null => "None",
             Param::Bool(_) => "bool",
-            Param::Int(_) => "integer",
+            Param::Int(_) => "i64",
             Param::UInt(_) => "u64",
             Param::F32(_) => "f32",
             Param::F64(_) => "f64",

@@ -191,6 +191,19 @@ async fn decode_mismatch_names_column_and_types(ctx: Ctx) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("NULL"), "{err}");
+    // Rust types are named as users write them, not by their full paths.
+    let text = err.to_string();
+    assert!(text.contains("as Rust `String`"), "{text}");
+    assert!(!text.contains("alloc::"), "{text}");
+    let err = ctx
+        .db
+        .fetch_scalar::<Option<chrono::NaiveDate>, _>("SELECT s FROM t", ())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("as Rust `Option<NaiveDate>`"),
+        "{err}"
+    );
     // A narrowing read that does not fit is out of range, not truncated.
     ctx.db
         .execute("UPDATE t SET i64v = $1", (1i64 << 40,))
@@ -224,6 +237,10 @@ async fn encode_mismatch_and_overflow_are_typed(ctx: Ctx) {
             assert!(
                 matches!(&overflow, Error::Encode { index: 0, sql_type, .. } if sql_type == "int4"),
                 "{overflow:?}"
+            );
+            assert!(
+                overflow.to_string().contains("cannot encode Rust `i64`"),
+                "{overflow}"
             );
             assert!(matches!(wrong_type, Error::Encode { .. }), "{wrong_type:?}");
         }
