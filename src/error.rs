@@ -265,6 +265,9 @@ pub struct DatabaseError {
     pub message: String,
     /// Constraint or key name, where the server gives one.
     pub constraint: Option<String>,
+    /// Where in the statement the error is, as a 1-based character position, where the server
+    /// says (PostgreSQL does for syntax errors and unknown names; MySQL never does).
+    pub position: Option<u32>,
     /// What it means on any backend; set by the adapter that read the code.
     kind: DatabaseErrorKind,
 }
@@ -329,8 +332,15 @@ impl DatabaseError {
             number,
             message,
             constraint,
+            position: None,
             kind,
         }
+    }
+
+    /// The error with the position in the statement the server gave.
+    pub(crate) fn at(mut self, position: Option<u32>) -> Self {
+        self.position = position;
+        self
     }
 
     /// The backend-neutral kind of this error.

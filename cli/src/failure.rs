@@ -11,11 +11,13 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_TIMEOUT: u8 = 3;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Why the command failed: the exit code and the one line to print.
+/// Why the command failed: the exit code, the one line to print, and what to show under it.
 #[derive(Debug)]
 pub struct Failure {
     pub code: u8,
     pub message: String,
+    /// Where in the statement, as psql shows it: the line, and a caret under the place.
+    pub detail: Option<String>,
 }
 
 impl Failure {
@@ -23,15 +25,49 @@ impl Failure {
         Failure {
             code: EXIT_USAGE,
             message: message.into(),
+            detail: None,
         }
     }
 
     pub fn context(self, what: &str) -> Self {
         Failure {
-            code: self.code,
             message: format!("{what}: {}", self.message),
+            ..self
         }
     }
+
+    /// The failure of statement `sql`, with the place the server pointed at, if it did.
+    pub fn from_statement(e: Error, sql: &str) -> Self {
+        let position = e.as_database_error().and_then(|d| d.position);
+        let mut f = Failure::from(e);
+        f.detail = position.and_then(|p| caret(sql, p));
+        f
+    }
+}
+
+/// The line of `sql` holding 1-based character `position`, and a caret under it, as psql
+/// shows a syntax error: `LINE 1: SELECT * FORM t` over `                 ^`.
+fn caret(sql: &str, position: u32) -> Option<String> {
+    let at = usize::try_from(position).ok()?.checked_sub(1)?;
+    let (mut line_no, mut line_start, mut column) = (1, 0, 0);
+    for (i, (byte, c)) in sql.char_indices().enumerate() {
+        if i == at {
+            let line = sql[line_start..].lines().next().unwrap_or("");
+            let prefix = format!("LINE {line_no}: ");
+            return Some(format!(
+                "{prefix}{line}\n{}^",
+                " ".repeat(prefix.chars().count() + column)
+            ));
+        }
+        if c == '\n' {
+            line_no += 1;
+            line_start = byte + 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+    }
+    None
 }
 
 impl From<Error> for Failure {
@@ -46,6 +82,7 @@ impl From<Error> for Failure {
         Failure {
             code,
             message: e.to_string(),
+            detail: None,
         }
     }
 }
@@ -64,12 +101,16 @@ pub fn output_error(e: io::Error) -> Failure {
     Failure {
         code: EXIT_DATABASE,
         message: format!("writing output: {e}"),
+        detail: None,
     }
 }
 
 /// Prints the failure as `error: ...` and gives its exit code.
 pub fn fail(f: &Failure) -> ExitCode {
     let _ = writeln!(io::stderr(), "error: {}", one_line(&f.message));
+    if let Some(detail) = &f.detail {
+        let _ = writeln!(io::stderr(), "{detail}");
+    }
     ExitCode::from(f.code)
 }
 

@@ -55,7 +55,11 @@ pub fn stop_failure(stop: Stop, what: &str, stopped: bool) -> Failure {
     } else if what != "connecting" {
         message.push_str("; cancelled on the server");
     }
-    Failure { code, message }
+    Failure {
+        code,
+        message,
+        detail: None,
+    }
 }
 
 /// One connection for the whole command, and the server's id for it, so that a statement given

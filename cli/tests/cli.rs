@@ -397,10 +397,26 @@ async fn database_errors_exit_1_with_one_line() {
     each_backend("cli_db_errors", async |ctx| {
         let o = ctx.weir(&["query", "SELEC 1"]);
         assert_code(&o, 1);
-        let err = assert_one_error_line(&o);
-        let code = if ctx.pg() { "42601" } else { "1064" };
-        assert!(err.contains(code), "{err}");
         assert_eq!(stdout(&o), "");
+        if ctx.pg() {
+            // PostgreSQL says where: the line and a caret under the place, as psql shows it.
+            let err = stderr(&o);
+            let lines: Vec<&str> = err.lines().collect();
+            assert!(
+                lines[0].starts_with("error: ") && lines[0].contains("42601"),
+                "{err}"
+            );
+            assert_eq!(&lines[1..], ["LINE 1: SELEC 1", "        ^"], "{err}");
+            let o = ctx.weir(&["query", "SELECT 1\nFORM t"]);
+            assert_code(&o, 1);
+            let err = stderr(&o);
+            let lines: Vec<&str> = err.lines().collect();
+            assert_eq!(&lines[1..], ["LINE 2: FORM t", "             ^"], "{err}");
+        } else {
+            // MySQL gives no position: the one line.
+            let err = assert_one_error_line(&o);
+            assert!(err.contains("1064"), "{err}");
+        }
 
         // A MySQL syntax error quotes the SQL near it, newlines included: still one line.
         let o = ctx.weir(&["exec", "SELECT 1 FROM\nnowhere_table\nWHERE"]);
@@ -715,7 +731,19 @@ async fn exec_runs_scripts_from_a_file_and_stdin() {
              INSERT INTO notes VALUES (31, 'y');\n",
         );
         assert_code(&o, 1);
-        let err = assert_one_error_line(&o);
+        let err = if ctx.pg() {
+            // The place in the statement, as psql shows it for a script's statement.
+            let err = stderr(&o);
+            let lines: Vec<&str> = err.lines().collect();
+            assert_eq!(
+                lines[1], "LINE 1: INSERT INTO no_such_table VALUES (1)",
+                "{err}"
+            );
+            assert_eq!(lines.len(), 3, "{err}");
+            err
+        } else {
+            assert_one_error_line(&o)
+        };
         assert!(err.contains("statement 2 of 3 (line 3)"), "{err}");
         let ids: Vec<(i32,)> = ctx
             .db()

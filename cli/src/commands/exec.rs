@@ -134,7 +134,7 @@ pub async fn run(config: DatabaseConfig, args: ExecArgs) -> Result<(), Failure> 
             Ok(Err(e)) => {
                 progress.clear();
                 session.close().await;
-                let f = Failure::from(e);
+                let f = Failure::from_statement(e, &stmt.sql);
                 return Err(if total > 1 { f.context(&what()) } else { f });
             }
             Err(stop) => {

@@ -87,6 +87,7 @@ pub async fn run(config: DatabaseConfig, args: MigrateArgs) -> Result<(), Failur
                     message: format!(
                         "{bad} migration(s) changed or dirty: `weir migrate up` will refuse"
                     ),
+                    detail: None,
                 })
             } else {
                 Ok(())

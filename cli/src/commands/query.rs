@@ -57,7 +57,7 @@ pub async fn run(config: DatabaseConfig, args: QueryArgs) -> Result<(), Failure>
         let rows = session.conn().fetch_stream::<Row, _>(&args.sql, params);
         let mut rows = pin!(rows);
         while let Some(row) = rows.next().await {
-            let row = row?;
+            let row = row.map_err(|e| Failure::from_statement(e, &args.sql))?;
             if max_rows.is_some_and(|max| writer.rows() >= max) {
                 return Ok(Ended::Limited);
             }

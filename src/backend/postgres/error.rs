@@ -36,6 +36,10 @@ pub(crate) fn map_error(e: &tokio_postgres::Error) -> Error {
             db.constraint().map(str::to_owned),
             kind_of(code),
         )
+        .at(match db.position() {
+            Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p),
+            _ => None,
+        })
         .into_error();
     }
     if let Some(f) = e.source().and_then(|s| s.downcast_ref::<EncodeFailure>()) {
