@@ -31,7 +31,12 @@ struct Shared {
 /// A pool of connections to one database. Cheap to clone; clones share the pool.
 ///
 /// Runs statements through [`Executor`]; each call borrows a connection only for its own
-/// duration.
+/// duration. A statement that changes its session (`SET`, a temporary table, `LISTEN`, a
+/// session lock) therefore has no lasting effect here, nor in a transaction begun here: the
+/// session is closed when the call or transaction ends, rather than handed on changed (a
+/// WARN, once per SQL text, says so). Set session state for every session in
+/// [`DatabaseConfig::after_connect`], or run such statements on a [`Connection`], which keeps
+/// one session until it is dropped.
 #[derive(Clone)]
 pub struct Database {
     shared: Arc<Shared>,
@@ -108,7 +113,9 @@ impl Database {
     /// [`Error::PoolTimeout`](crate::Error::PoolTimeout) when the pool stays saturated, [`Error::Unreachable`](crate::Error::Unreachable) or
     /// [`Error::Connect`](crate::Error::Connect) when no connection can be opened, [`Error::PoolClosed`](crate::Error::PoolClosed).
     pub async fn acquire(&self) -> Result<Connection> {
-        let (lease, lane, timeout) = self.lease_default_lane().await?;
+        let (mut lease, lane, timeout) = self.lease_default_lane().await?;
+        // The caller keeps this session, and what its statements set lasts with it.
+        lease.session()?.serve_briefly(false);
         Ok(Connection::new(lease, self.backend(), lane, timeout))
     }
 

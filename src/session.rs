@@ -39,6 +39,9 @@ pub struct Session {
     /// A statement may have left session state (variables, temporary tables, session locks)
     /// that the next borrower would inherit.
     session_changed: bool,
+    /// The session serves one call or one transaction and is closed on return if a statement
+    /// changed it: such a change has no lasting effect, which a warning tells the caller.
+    short_lived: bool,
     cleanup_timeout: Duration,
     /// When the session last came back to the pool.
     pub(crate) idle_since: Instant,
@@ -93,6 +96,7 @@ impl Session {
             broken: false,
             failed: None,
             session_changed: false,
+            short_lived: false,
             cleanup_timeout,
             idle_since: Instant::now(),
         }
@@ -133,6 +137,12 @@ impl Session {
         !self.busy && !self.broken && (self.tx_depth > 0 || self.rollback_to.is_some())
     }
 
+    /// Whether the session serves one call or one transaction only (the pool's own calls and
+    /// transactions), rather than a [`Connection`](crate::Connection) of the caller's.
+    pub(crate) fn serve_briefly(&mut self, short_lived: bool) {
+        self.short_lived = short_lived;
+    }
+
     /// Takes the session as it is now as the state every borrower gets (after the
     /// `after_connect` hook).
     pub(crate) fn accept_session_state(&mut self) {
@@ -152,7 +162,11 @@ impl Session {
         let changes_session = match kind {
             Kind::Caller(sql) => {
                 self.refuse_if_failed()?;
-                may_change_session(self.backend(), sql)?
+                let changes = may_change_session(self.backend(), sql)?;
+                if changes && self.short_lived {
+                    warn_once_for(sql);
+                }
+                changes
             }
             Kind::Script(sql) => {
                 self.refuse_if_failed()?;
@@ -431,6 +445,34 @@ impl Session {
                 self.finish(r)
             }
         }
+    }
+}
+
+/// Warns, once per SQL text, that a statement which changes its session ran on a session that
+/// is closed when the call or transaction ends, so the change does not last.
+#[cold]
+fn warn_once_for(sql: &str) {
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::sync::{Mutex, OnceLock};
+    /// Texts warned about; past this many, no more warnings rather than a growing set.
+    const REMEMBERED: usize = 1024;
+    static WARNED: OnceLock<Mutex<HashSet<u64>>> = OnceLock::new();
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    let mut hasher = KEYS.get_or_init(Default::default).build_hasher();
+    sql.hash(&mut hasher);
+    let key = hasher.finish();
+    let first = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .is_ok_and(|mut warned| warned.len() < REMEMBERED && warned.insert(key));
+    if first {
+        tracing::warn!(
+            sql,
+            "this statement changes its session, which is closed when this call or transaction \
+             ends, so the change does not last: set session state in `after_connect` (every \
+             session) or run it on a `Connection` (one session, kept until dropped)"
+        );
     }
 }
 

@@ -69,6 +69,12 @@ macro_rules! call {
 /// Implemented by [`Database`](crate::Database) (the pool), [`Connection`](crate::Connection),
 /// [`Transaction`](crate::Transaction), and [`Scoped`] (any of them with a lane or a timeout of
 /// its own).
+///
+/// On the pool, and in a transaction begun on it, each call or transaction has a session of its
+/// own that is closed afterwards if a statement changed it (`SET`, a temporary table, `LISTEN`,
+/// a session lock): such a change does not last, and a WARN says so once per SQL text. Use
+/// [`DatabaseConfig::after_connect`](crate::DatabaseConfig::after_connect) or a
+/// [`Connection`](crate::Connection) to keep it.
 pub trait Executor: Plumbing + Send + Sync {
     /// The backend statements through this executor run on, for code that writes SQL per
     /// backend: the repository layer, or a service's own PostgreSQL-only query.

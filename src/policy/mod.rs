@@ -77,7 +77,10 @@ pub(crate) async fn acquire(
     let mut retries = Retries::new(retry, None);
     loop {
         match pool.checkout().await {
-            Ok(lease) => return Ok(lease.with_permits(permits)),
+            Ok(mut lease) => {
+                lease.session()?.serve_briefly(true);
+                return Ok(lease.with_permits(permits));
+            }
             // Nothing was sent: a refused connect is safe to try again.
             Err(
                 e @ Error::Connect {

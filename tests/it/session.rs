@@ -15,6 +15,7 @@ both_backends!(
     temporary_table_does_not_leak,
     session_lock_does_not_leak,
     hand_written_begin_does_not_leak_a_transaction,
+    a_session_change_that_cannot_last_is_warned_about_once,
 );
 
 fn backend_id(ctx: &Ctx) -> &'static str {
@@ -141,4 +142,48 @@ async fn hand_written_begin_does_not_leak_a_transaction(ctx: Ctx) {
         })
         .await
     );
+}
+
+/// A statement that changes its session, run on the pool or in a transaction begun on it, does
+/// not last (the session is closed afterwards): a WARN says so, naming `after_connect` and
+/// `Connection`, once per SQL text. On a `Connection`, where the change lasts, nothing is said.
+async fn a_session_change_that_cannot_last_is_warned_about_once(ctx: Ctx) {
+    let config = ctx.config.clone();
+    let backend = ctx.backend;
+    let text = tokio::task::spawn_blocking(move || {
+        crate::secrets::captured(async {
+            let db = weir::Database::connect_with(config).await.unwrap();
+            let (set, set_in_tx, set_on_conn) = match backend {
+                Backend::Postgres => (
+                    "SET application_name = 'weir-warn-pool'",
+                    "SET application_name = 'weir-warn-tx'",
+                    "SET application_name = 'weir-warn-conn'",
+                ),
+                Backend::MySql => (
+                    "SET @weir_warn_pool = 1",
+                    "SET @weir_warn_tx = 1",
+                    "SET @weir_warn_conn = 1",
+                ),
+            };
+            db.execute(set, ()).await.unwrap();
+            db.execute(set, ()).await.unwrap();
+            let tx = db.begin().await.unwrap();
+            tx.execute(set_in_tx, ()).await.unwrap();
+            tx.commit().await.unwrap();
+            let conn = db.acquire().await.unwrap();
+            conn.execute(set_on_conn, ()).await.unwrap();
+        })
+    })
+    .await
+    .unwrap();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("WARN") && l.contains("does not last"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{text}");
+    assert!(warnings[0].contains("weir_warn_pool") || warnings[0].contains("weir-warn-pool"));
+    assert!(warnings[1].contains("weir_warn_tx") || warnings[1].contains("weir-warn-tx"));
+    assert!(warnings
+        .iter()
+        .all(|w| w.contains("after_connect") && w.contains("Connection")));
 }
