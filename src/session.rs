@@ -453,15 +453,13 @@ impl Session {
 #[cold]
 fn warn_once_for(sql: &str) {
     use std::collections::HashSet;
-    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::hash::BuildHasher;
     use std::sync::{Mutex, OnceLock};
     /// Texts warned about; past this many, no more warnings rather than a growing set.
     const REMEMBERED: usize = 1024;
     static WARNED: OnceLock<Mutex<HashSet<u64>>> = OnceLock::new();
     static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    let mut hasher = KEYS.get_or_init(Default::default).build_hasher();
-    sql.hash(&mut hasher);
-    let key = hasher.finish();
+    let key = KEYS.get_or_init(Default::default).hash_one(sql);
     let first = WARNED
         .get_or_init(Default::default)
         .lock()
