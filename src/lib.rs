@@ -60,13 +60,19 @@
 //!
 //! # Timeouts
 //!
-//! `acquire_timeout` (default 30 s) bounds the whole wait for a connection, including opening
-//! one (`connect_timeout`, default 10 s). A saturated pool fails with [`Error::PoolTimeout`]; a
-//! server that cannot be reached with [`Error::Unreachable`] or [`Error::Connect`], carrying the
-//! last connection error. `statement_timeout` (default none), or
-//! [`Executor::with_timeout`] per call, is one deadline over the whole call: lane permit,
-//! connection, statement. When it fires, a running statement is cancelled on the server and the
-//! call fails with [`Error::QueryTimeout`], naming the phase it was in.
+//! Bounded by default: waiting for a connection, `acquire_timeout` (30 s), which includes
+//! opening one, `connect_timeout` (10 s); a lane's queue, when a lane is configured (5 s);
+//! cleaning up after a dropped call or transaction and closing a session, `cleanup_timeout`
+//! (5 s). A saturated pool fails with [`Error::PoolTimeout`]; a server that cannot be reached
+//! with [`Error::Unreachable`] or [`Error::Connect`], carrying the last connection error.
+//!
+//! Not bounded by default: the statement itself, and so the whole call. Set
+//! `statement_timeout`, or [`Executor::with_timeout`] per call, for one deadline over the whole
+//! call: lane permit, connection, statement. When it fires, a running statement is cancelled on
+//! the server and the call fails with [`Error::QueryTimeout`], naming the phase it was in.
+//! Without one, a statement waits as long as the server lets it: a statement blocked on a lock
+//! that the same task's open transaction holds waits for ever. Reading a stream's rows is never
+//! bounded by weir: the caller decides how long to read.
 //!
 //! # Lanes and retries
 //!

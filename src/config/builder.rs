@@ -104,7 +104,8 @@ impl DatabaseConfig {
         self
     }
     /// Sets the default deadline of every call; override per call with
-    /// [`Executor::with_timeout`](crate::Executor::with_timeout).
+    /// [`Executor::with_timeout`](crate::Executor::with_timeout). Default: none (the one wait
+    /// weir does not bound unless asked).
     #[must_use]
     pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;

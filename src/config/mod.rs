@@ -1,6 +1,7 @@
 //! Connection and pool settings: plain data, parsed from a URL (`url`) or built in code
-//! (`builder`), validated before any I/O. Which waits have a finite default and which do not
-//! is said on each setting; see the crate docs' "Timeouts".
+//! (`builder`), validated before any I/O. Every wait for a connection and every cleanup has a
+//! finite default; the statement itself has none (`statement_timeout` sets one): see the crate
+//! docs' "Timeouts".
 
 mod builder;
 mod options;
@@ -238,7 +239,9 @@ impl DatabaseConfig {
         self.max_lifetime
     }
     /// Default deadline of every call (lane permit, connection, statement); a statement still
-    /// running when it fires is cancelled on the server. Default: none.
+    /// running when it fires is cancelled on the server. Default: none, so a statement waits
+    /// as long as the server lets it (a lock held by the caller's own open transaction, for
+    /// ever).
     pub fn statement_timeout(&self) -> Option<Duration> {
         self.statement_timeout
     }
