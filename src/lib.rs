@@ -137,7 +137,7 @@ pub mod testing;
 pub use backend::Notification;
 pub use config::{
     parse_duration, AccessMode, CheckoutOrder, DatabaseConfig, HookFuture, IsolationLevel, Lane,
-    SslMode, TxOptions, URL_OPTIONS,
+    SslMode, TxOptions, UrlOption, URL_OPTIONS,
 };
 pub use connection::Connection;
 pub use database::{BoxFuture, Database};

@@ -6,6 +6,7 @@
 mod builder;
 mod options;
 mod url;
+mod url_options;
 
 use std::any::Any;
 use std::fmt;
@@ -17,7 +18,8 @@ use std::time::Duration;
 
 pub(crate) use options::Secret;
 pub use options::{AccessMode, CheckoutOrder, IsolationLevel, Lane, SslMode, TxOptions};
-pub use url::{parse_duration, URL_OPTIONS};
+pub use url::parse_duration;
+pub use url_options::{UrlOption, URL_OPTIONS};
 
 use crate::engine::Backend;
 use crate::error::{Error, Result};

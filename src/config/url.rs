@@ -1,38 +1,18 @@
 //! Settings from a URL: `scheme://[user[:password]@]host[:port][/database][?option=value&...]`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{CheckoutOrder, DatabaseConfig, Secret, SslMode};
+use super::url_options::{UrlOption, URL_OPTIONS};
+use super::{DatabaseConfig, Secret};
 use crate::engine::Backend;
 use crate::error::{Error, Result};
-
-/// The URL query options [`DatabaseConfig::from_url`] understands.
-pub const URL_OPTIONS: &[&str] = &[
-    "pool_max_size",
-    "pool_min_idle",
-    "acquire_timeout",
-    "connect_timeout",
-    "idle_timeout",
-    "max_lifetime",
-    "idle_check_after",
-    "checkout_order",
-    "cleanup_timeout",
-    "statement_timeout",
-    "statement_cache_capacity",
-    "sslmode",
-    "sslrootcert",
-    "application_name",
-    "max_in_flight",
-    "host",
-    "socket",
-];
 
 impl DatabaseConfig {
     /// Parses `postgres://`, `postgresql://`, `mysql://` or `mariadb://` URLs:
     /// `scheme://[user[:password]@]host[:port][/database][?option=value&...]`.
     ///
-    /// Options: see [`URL_OPTIONS`]; durations take `500ms`, `30s`, `5m`, `1h` or plain seconds.
+    /// Options: see [`URL_OPTIONS`] (and docs/url-options.md, written from it); durations take
+    /// `500ms`, `30s`, `5m`, `1h` or plain seconds.
     ///
     /// # Errors
     /// [`Error::Config`] for a missing or unknown scheme, a bad port, bad percent-escapes, an
@@ -110,40 +90,14 @@ impl DatabaseConfig {
     }
 
     fn apply_option(mut self, key: &str, value: &str) -> Result<Self> {
-        match key {
-            "pool_max_size" | "max_connections" => self.max_size = parse_number(key, value)?,
-            "pool_min_idle" | "min_connections" => self.min_idle = parse_number(key, value)?,
-            "acquire_timeout" => self.acquire_timeout = parse_duration(key, value)?,
-            "connect_timeout" => self.connect_timeout = parse_duration(key, value)?,
-            "cleanup_timeout" => self.cleanup_timeout = parse_duration(key, value)?,
-            "idle_timeout" => self.idle_timeout = parse_optional_duration(key, value)?,
-            "max_lifetime" => self.max_lifetime = parse_optional_duration(key, value)?,
-            "idle_check_after" => self.idle_check_after = parse_duration(key, value)?,
-            "checkout_order" => self.checkout_order = CheckoutOrder::parse(value)?,
-            "statement_timeout" => self.statement_timeout = parse_optional_duration(key, value)?,
-            "statement_cache_capacity" => self.statement_cache_capacity = parse_number(key, value)?,
-            "sslmode" | "ssl-mode" | "ssl_mode" => {
-                self.ssl_mode = SslMode::parse(&value.to_ascii_lowercase())?
-            }
-            "sslrootcert" | "ssl_root_cert" | "ssl-ca" => {
-                self.ssl_root_cert = Some(PathBuf::from(value))
-            }
-            "application_name" => self.application_name = Some(value.to_owned()),
-            "max_in_flight" => self.max_in_flight = Some(parse_number(key, value)?),
-            "host" | "socket" => {
-                if value.starts_with('/') {
-                    self.socket = Some(PathBuf::from(value));
-                } else {
-                    self.host = value.to_owned();
-                }
-            }
-            other => {
-                return Err(Error::Config(format!(
-                    "unknown URL option `{other}` (known: {})",
-                    URL_OPTIONS.join(", ")
-                )))
-            }
-        }
+        let Some(option) = UrlOption::find(key) else {
+            let known: Vec<&str> = URL_OPTIONS.iter().map(|o| o.name).collect();
+            return Err(Error::Config(format!(
+                "unknown URL option `{key}` (known: {}; see docs/url-options.md)",
+                known.join(", ")
+            )));
+        };
+        option.apply(&mut self, key, value)?;
         Ok(self)
     }
 }
@@ -201,7 +155,7 @@ fn parse_port(p: &str) -> Result<u16> {
     }
 }
 
-fn parse_number(key: &str, value: &str) -> Result<usize> {
+pub(super) fn parse_number(key: &str, value: &str) -> Result<usize> {
     value
         .parse()
         .map_err(|_| Error::Config(format!("option {key}: `{value}` is not a whole number")))
@@ -234,7 +188,7 @@ pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
     Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
-fn parse_optional_duration(key: &str, value: &str) -> Result<Option<Duration>> {
+pub(super) fn parse_optional_duration(key: &str, value: &str) -> Result<Option<Duration>> {
     match value {
         "" | "none" | "off" | "0" => Ok(None),
         v => parse_duration(key, v).map(Some),
@@ -244,6 +198,7 @@ fn parse_optional_duration(key: &str, value: &str) -> Result<Option<Duration>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SslMode;
 
     #[test]
     fn parses_full_url() {
