@@ -338,6 +338,7 @@ impl DatabaseError {
     }
 
     /// The error with the position in the statement the server gave.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // MySQL gives no position
     pub(crate) fn at(mut self, position: Option<u32>) -> Self {
         self.position = position;
         self
