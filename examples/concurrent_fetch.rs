@@ -13,8 +13,7 @@ use weir::{Backend, Database, Executor};
 const LOOKUPS: i64 = 200;
 const CONCURRENCY: usize = 16;
 
-#[tokio::main]
-async fn main() -> weir::Result<()> {
+async fn example() -> weir::Result<()> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1/test".to_string());
     // Warm: the concurrent run should measure lookups, not connection set-up.
@@ -82,5 +81,17 @@ fn sep(url: &str) -> &'static str {
         "&"
     } else {
         "?"
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Errors as their messages say them, not as `Debug` dumps.
+    match example().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

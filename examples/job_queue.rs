@@ -15,8 +15,7 @@ use weir::{Backend, Database, Executor};
 const PRODUCERS: usize = 2;
 const CONSUMERS: usize = 4;
 
-#[tokio::main]
-async fn main() -> weir::Result<()> {
+async fn example() -> weir::Result<()> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1/test".to_string());
     let seconds: u64 = std::env::var("RUN_SECONDS")
@@ -158,4 +157,16 @@ async fn main() -> weir::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Errors as their messages say them, not as `Debug` dumps.
+    match example().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -18,8 +18,7 @@ struct Reading {
     label: String,
 }
 
-#[tokio::main]
-async fn main() -> weir::Result<()> {
+async fn example() -> weir::Result<()> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1/test".to_string());
     let rows: i64 = std::env::var("ROWS")
@@ -93,4 +92,16 @@ fn rss_kib(field: &str) -> u64 {
 /// Resets the kernel's peak-RSS mark so VmHWM measures the stream alone.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Errors as their messages say them, not as `Debug` dumps.
+    match example().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

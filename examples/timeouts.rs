@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use weir::{Backend, Database, Executor};
 
-#[tokio::main]
-async fn main() -> weir::Result<()> {
+async fn example() -> weir::Result<()> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1/test".to_string());
     let db = Database::connect(&url).await?;
@@ -50,4 +49,16 @@ async fn main() -> weir::Result<()> {
     }
     println!("server: the statement is STILL running");
     std::process::exit(1);
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Errors as their messages say them, not as `Debug` dumps.
+    match example().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

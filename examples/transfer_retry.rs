@@ -13,8 +13,7 @@ const ACCOUNTS: i64 = 5;
 const WORKERS: i64 = 8;
 const TRANSFERS_EACH: i64 = 25;
 
-#[tokio::main]
-async fn main() -> weir::Result<()> {
+async fn example() -> weir::Result<()> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1/test".to_string());
     let config = weir::DatabaseConfig::from_url(&url)?.with_retry(
@@ -103,4 +102,16 @@ async fn main() -> weir::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Errors as their messages say them, not as `Debug` dumps.
+    match example().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -229,8 +229,7 @@ pub async fn demo(users: &impl UserRepository) -> Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+async fn example() -> Result<()> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1/test".to_string());
     let db = Database::connect(&url).await?;
@@ -240,4 +239,16 @@ async fn main() -> Result<()> {
     db.execute("DROP TABLE app_users", ()).await?;
     db.close(Duration::from_secs(5)).await;
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Errors as their messages say them, not as `Debug` dumps.
+    match example().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

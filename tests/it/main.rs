@@ -26,6 +26,7 @@ mod repo;
 mod secrets;
 mod session;
 mod streaming;
+mod throwaway;
 mod tls;
 mod tls_ca;
 mod transactions;

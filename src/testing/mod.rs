@@ -4,9 +4,14 @@
 //! servers (`postgres://postgres@127.0.0.1:5432/postgres`, `mysql://root@127.0.0.1:3306/test`);
 //! with the `testcontainers` feature and a Docker engine, a container (postgres:16, mysql:8.4)
 //! started once per test process. Each [`TestDatabase`] is a new, uniquely named database, so
-//! tests run in parallel without seeing each other's tables.
+//! tests run in parallel without seeing each other's tables. A [`ThrowawayPostgres`] is a server
+//! of its own, started from the installed binaries for as long as it lives.
+
+mod throwaway;
 
 use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use throwaway::ThrowawayPostgres;
 
 use crate::config::DatabaseConfig;
 use crate::database::Database;
