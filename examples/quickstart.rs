@@ -66,7 +66,11 @@ async fn connect_and_run() -> weir::Result<()> {
 }
 
 async fn run(db: &Database) -> weir::Result<()> {
-    println!("connected to {} ({})", db.config().target(), db.backend());
+    println!(
+        "connected to {} ({})",
+        db.config().target(),
+        db.server_name()
+    );
 
     // A table of its own, which no migration of the repository uses.
     db.execute(

@@ -45,7 +45,7 @@ pub struct Database {
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Database")
-            .field("backend", &self.shared.config.backend)
+            .field("server", &self.server_name())
             .field("target", &self.shared.config.target())
             .field("status", &self.status())
             .finish()
@@ -90,6 +90,13 @@ impl Database {
                 limits,
             }),
         })
+    }
+
+    /// The server's name: `PostgreSQL`, `MariaDB` or `MySQL`, for messages. A MySQL-protocol
+    /// server says which it is when the first session opens (`MySQL or MariaDB` before that,
+    /// after [`connect_lazy_with`](Self::connect_lazy_with)).
+    pub fn server_name(&self) -> &'static str {
+        self.shared.pool.server_name()
     }
 
     /// Which backend this pool talks to.

@@ -11,11 +11,13 @@ pub enum Backend {
     MySql,
 }
 
+/// The protocol's name: `PostgreSQL`, or `MySQL/MariaDB` (the server itself, once connected,
+/// is [`Database::server_name`](crate::Database::server_name)).
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Backend::Postgres => "PostgreSQL",
-            Backend::MySql => "MySQL",
+            Backend::MySql => "MySQL/MariaDB",
         })
     }
 }

@@ -237,6 +237,19 @@ impl AnyConnector {
         }
     }
 
+    /// The server's product name: PostgreSQL, MariaDB or MySQL (a MySQL-protocol server is
+    /// told apart once a session was opened).
+    pub(crate) fn server_name(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "postgres")]
+            AnyConnector::Pg(_) => "PostgreSQL",
+            #[cfg(feature = "mysql")]
+            AnyConnector::My(c) => c.server_name(),
+            #[cfg(test)]
+            AnyConnector::Fake(_) => "fake",
+        }
+    }
+
     /// Ends what the connector keeps open besides the pool's sessions.
     pub(crate) async fn quiet(&self) {
         match self {
@@ -542,7 +555,7 @@ impl AnyConnector {
             _ => {
                 let _ = (channels, sink);
                 Err(Error::Config(
-                    "LISTEN/NOTIFY is PostgreSQL-only; this pool talks to MySQL".into(),
+                    "LISTEN/NOTIFY is PostgreSQL-only; this pool talks to MySQL/MariaDB".into(),
                 ))
             }
         }

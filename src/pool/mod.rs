@@ -124,6 +124,11 @@ impl Pool {
         }
     }
 
+    /// The server's product name (see [`AnyConnector::server_name`]).
+    pub(crate) fn server_name(&self) -> &'static str {
+        self.inner.manager().connector.server_name()
+    }
+
     /// Whether [`Pool::close`] began.
     pub(crate) fn is_closed(&self) -> bool {
         self.inner.is_closed()

@@ -15,6 +15,7 @@ both_backends!(
     after_connect_hook_shapes_every_session,
     failing_after_connect_hook_fails_the_connect,
     unix_socket_connects_and_closes,
+    the_server_is_called_by_its_name,
 );
 
 fn scheme(b: Backend) -> &'static str {
@@ -233,4 +234,27 @@ async fn unix_socket_connects_and_closes(ctx: Ctx) {
             "the server still lists closed session {id}"
         ),
     }
+}
+
+/// The pool names its server as it is: PostgreSQL, or MariaDB or MySQL as the server's version
+/// says (a MariaDB server was called MySQL); a lazy pool that has opened nothing says both.
+async fn the_server_is_called_by_its_name(ctx: Ctx) {
+    let version: String = ctx
+        .db
+        .fetch_scalar(ctx.sql("SELECT version()", "SELECT VERSION()"), ())
+        .await
+        .unwrap();
+    let expected = match ctx.backend {
+        Backend::Postgres => "PostgreSQL",
+        Backend::MySql if version.contains("MariaDB") => "MariaDB",
+        Backend::MySql => "MySQL",
+    };
+    assert_eq!(ctx.db.server_name(), expected, "{version}");
+    assert!(format!("{:?}", ctx.db).contains(expected));
+    let lazy = weir::Database::connect_lazy_with(ctx.config.clone()).unwrap();
+    let before = match ctx.backend {
+        Backend::Postgres => "PostgreSQL",
+        Backend::MySql => "MySQL or MariaDB",
+    };
+    assert_eq!(lazy.server_name(), before);
 }

@@ -32,6 +32,8 @@ pub(crate) struct MyConnector {
     linger: Duration,
     /// Where closed sessions wait for the server to let them go before their slot frees up.
     farewells: Farewells,
+    /// Which server answered: MariaDB or MySQL, as its version says (known after a connect).
+    mariadb: std::sync::OnceLock<bool>,
 }
 
 impl MyConnector {
@@ -82,6 +84,7 @@ impl MyConnector {
             cancel_slots: Arc::new(tokio::sync::Semaphore::new(4)),
             linger: cfg.cleanup_timeout,
             farewells: Farewells::default(),
+            mariadb: std::sync::OnceLock::new(),
         })
     }
 
@@ -116,10 +119,13 @@ impl MyConnector {
             .map_err(|e| connect_error(&self.target, e))?;
         // A value over this makes the server hang up mid-write, which reads as a lost
         // connection; knowing it, `bind` refuses such a value, typed, before sending anything.
-        let max_packet: Option<u64> = conn
-            .query_first("SELECT @@max_allowed_packet")
+        // The same round trip says which server this is: MariaDB's version says so.
+        let facts: Option<(u64, String)> = conn
+            .query_first("SELECT @@max_allowed_packet, VERSION()")
             .await
             .map_err(|e| connect_error(&self.target, e))?;
+        let (max_packet, version) = facts.map_or((None, String::new()), |(m, v)| (Some(m), v));
+        let _ = self.mariadb.set(version.contains("MariaDB"));
         let cancel = MyCanceller {
             opts: opts.clone(),
             id: conn.id(),
@@ -136,5 +142,14 @@ impl MyConnector {
             state_changed: false,
             max_packet: max_packet.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX)),
         })
+    }
+
+    /// The server's name: MariaDB or MySQL once a session was opened, both before.
+    pub(crate) fn server_name(&self) -> &'static str {
+        match self.mariadb.get() {
+            Some(true) => "MariaDB",
+            Some(false) => "MySQL",
+            None => "MySQL or MariaDB",
+        }
     }
 }
