@@ -160,11 +160,17 @@ pub use weir_macros::embed_migrations;
 /// Derives [`FromRow`] for a struct: named fields by column name (`#[weir(rename = "..")]`,
 /// `#[weir(default)]`, `#[weir(rename_all = "..")]`), tuple structs by position.
 pub use weir_macros::FromRow;
+/// Derives [`Encode`] and [`Decode`] for a user type: an enum of unit variants, stored as text
+/// (a text column, a PostgreSQL enum, a MySQL `ENUM`: one label per variant, the variant's name
+/// by default, `#[weir(rename_all = "..")]` and `#[weir(rename = "..")]` as for [`FromRow`]), or
+/// a newtype, stored exactly as its one field. See [`Decode`] for writing the impls by hand.
+pub use weir_macros::Type;
 
 /// What the derive macros expand to; not for direct use.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::row::{ColumnMap, NameAt};
+    pub use crate::types::{label, unknown_label};
 }
 
 /// The README's examples, compiled as doctests so that they stay true.

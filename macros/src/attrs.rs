@@ -1,4 +1,5 @@
-//! `#[weir(...)]` on a struct and on its fields: the one parser behind both derives.
+//! `#[weir(...)]` on a struct and on its fields (an enum and its variants for `Type`): the one
+//! parser behind every derive.
 //!
 //! Every key is listed once in [`KEYS`], with where it goes and which derive takes it, so
 //! a key the derive does not take is reported with that derive's own list of keys.
@@ -16,6 +17,10 @@ use crate::rename::RenameRule;
 pub(crate) enum Derive {
     FromRow,
     Entity,
+    /// `Type` on an enum: the enum takes `rename_all`, its variants `rename`.
+    Enum,
+    /// `Type` on a struct of one field: no keys at all.
+    Newtype,
 }
 
 impl Derive {
@@ -23,11 +28,12 @@ impl Derive {
         match self {
             Derive::FromRow => "FromRow",
             Derive::Entity => "Entity",
+            Derive::Enum | Derive::Newtype => "Type",
         }
     }
 
     fn takes(self, key: &Key) -> bool {
-        !key.entity_only || self == Derive::Entity
+        key.derives.contains(&self)
     }
 
     /// "unknown weir attribute `x` on {this}".
@@ -37,6 +43,26 @@ impl Derive {
             (Derive::FromRow, Place::Field) => "a field",
             (Derive::Entity, Place::Struct) => "an entity",
             (Derive::Entity, Place::Field) => "an entity field",
+            (Derive::Enum, Place::Struct) => "an enum",
+            (Derive::Enum, Place::Field) => "a variant",
+            (Derive::Newtype, Place::Struct) => "a newtype",
+            (Derive::Newtype, Place::Field) => "a newtype's field",
+        }
+    }
+
+    /// "`x` goes on {member}, not on {container}" and the other way round.
+    fn place_words(self) -> (&'static str, &'static str) {
+        match self {
+            Derive::Enum => ("the enum", "a variant"),
+            _ => ("the struct", "a field"),
+        }
+    }
+
+    /// What `rename = "..."` names, for its error when empty.
+    fn renamed(self) -> &'static str {
+        match self {
+            Derive::Enum => "label",
+            _ => "column name",
         }
     }
 }
@@ -50,25 +76,30 @@ enum Place {
 struct Key {
     name: &'static str,
     place: Place,
-    entity_only: bool,
+    /// The derives that take it.
+    derives: &'static [Derive],
 }
+
+const ROWS: &[Derive] = &[Derive::FromRow, Derive::Entity];
+const ROWS_AND_ENUMS: &[Derive] = &[Derive::FromRow, Derive::Entity, Derive::Enum];
+const ENTITY: &[Derive] = &[Derive::Entity];
 
 /// Every key, in the order error messages list them.
 const KEYS: [Key; 7] = [
-    key("table", Place::Struct, true),
-    key("rename_all", Place::Struct, false),
-    key("rename", Place::Field, false),
-    key("default", Place::Field, false),
-    key("primary_key", Place::Field, true),
-    key("generated", Place::Field, true),
-    key("version", Place::Field, true),
+    key("table", Place::Struct, ENTITY),
+    key("rename_all", Place::Struct, ROWS_AND_ENUMS),
+    key("rename", Place::Field, ROWS_AND_ENUMS),
+    key("default", Place::Field, ROWS),
+    key("primary_key", Place::Field, ENTITY),
+    key("generated", Place::Field, ENTITY),
+    key("version", Place::Field, ENTITY),
 ];
 
-const fn key(name: &'static str, place: Place, entity_only: bool) -> Key {
+const fn key(name: &'static str, place: Place, derives: &'static [Derive]) -> Key {
     Key {
         name,
         place,
-        entity_only,
+        derives,
     }
 }
 
@@ -161,7 +192,8 @@ pub(crate) fn parse_field(attrs: &[Attribute], derive: Derive, errors: &mut Erro
     for_each_key(attrs, derive, Place::Field, errors, |name, meta| {
         let slot = match name {
             "rename" => {
-                let lit = non_empty(meta, name, "column name must not be empty")?;
+                let empty = format!("{} must not be empty", derive.renamed());
+                let lit = non_empty(meta, name, &empty)?;
                 return set(&mut opts.rename, lit, meta, name);
             }
             "default" => &mut opts.default,
@@ -213,6 +245,7 @@ fn for_each_key(
     errors: &mut Errors,
     mut f: impl FnMut(&'static str, &ParseNestedMeta<'_>) -> syn::Result<()>,
 ) {
+    let (container, member) = derive.place_words();
     for attr in attrs.iter().filter(|a| is_weir(a)) {
         let res = attr.parse_nested_meta(|meta| {
             let known = KEYS
@@ -221,17 +254,22 @@ fn for_each_key(
             match known {
                 Some(key) if key.place == place => f(key.name, &meta),
                 Some(_) if place == Place::Struct => Err(meta.error(format!(
-                    "`{}` goes on a field, not on the struct",
+                    "`{}` goes on {member}, not on {container}",
                     path_name(&meta)
                 ))),
                 Some(_) => Err(meta.error(format!(
-                    "`{}` goes on the struct, not on a field",
+                    "`{}` goes on {container}, not on {member}",
                     path_name(&meta)
                 ))),
-                None if place == Place::Field && meta.path.is_ident("flatten") => Err(meta.error(
-                    "flatten is not supported: a `weir::Row` can be consumed only once; \
+                None if place == Place::Field
+                    && ROWS.contains(&derive)
+                    && meta.path.is_ident("flatten") =>
+                {
+                    Err(meta.error(
+                        "flatten is not supported: a `weir::Row` can be consumed only once; \
                          list the nested struct's fields here instead",
-                )),
+                    ))
+                }
                 None => Err(meta.error(format!(
                     "unknown weir attribute `{}` on {}; {}",
                     path_name(&meta),
@@ -254,6 +292,7 @@ fn expected(derive: Derive, place: Place) -> String {
         .map(|k| format!("`{}`", k.name))
         .collect();
     match names.as_slice() {
+        [] => format!("{} takes none", derive.place_name(place)),
         [one] => format!("expected {one}"),
         [a, b] => format!("expected {a} or {b}"),
         _ => format!("expected one of {}", names.join(", ")),

@@ -140,13 +140,13 @@ pub(crate) fn generate(
 }
 
 /// Names of the generic parameters, to find field types that mention them.
-struct GenericNames {
+pub(crate) struct GenericNames {
     types: Vec<Ident>,
     lifetimes: Vec<Ident>,
 }
 
 impl GenericNames {
-    fn new(generics: &Generics) -> Self {
+    pub(crate) fn new(generics: &Generics) -> Self {
         let mut types = Vec::new();
         let mut lifetimes = Vec::new();
         for param in &generics.params {
@@ -162,7 +162,7 @@ impl GenericNames {
     /// Whether `ty` mentions a generic parameter of the struct (by a token
     /// walk: a path segment that happens to share a parameter's name only
     /// adds a harmless predicate).
-    fn mentioned_in(&self, ty: &Type) -> bool {
+    pub(crate) fn mentioned_in(&self, ty: &Type) -> bool {
         if self.types.is_empty() && self.lifetimes.is_empty() {
             return false;
         }
@@ -191,7 +191,7 @@ impl GenericNames {
 /// for the same type (`where T: Clone + ::weir::Decode`) and skipped if already
 /// there, so that two fields of one type or a user's own `where T: ...` do not
 /// produce repeated predicates (clippy's `type_repetition_in_bounds`).
-fn add_bound(generics: &mut Generics, ty: &Type, bound: TypeParamBound) {
+pub(crate) fn add_bound(generics: &mut Generics, ty: &Type, bound: TypeParamBound) {
     let key = quote!(#ty).to_string();
     let bound_key = quote!(#bound).to_string();
     let where_clause = generics.make_where_clause();

@@ -1,8 +1,9 @@
 //! Derive macros for [weir](https://docs.rs/weir).
 //!
 //! This crate provides `#[derive(FromRow)]`, which implements `weir::FromRow`
-//! for a struct, `#[derive(Entity)]` and `embed_migrations!`. Use them through
-//! the `weir` crate (`weir::FromRow`, `weir::Entity`,
+//! for a struct, `#[derive(Entity)]`, `#[derive(Type)]` (`weir::Encode` and
+//! `weir::Decode` for an enum or a newtype) and `embed_migrations!`. Use them
+//! through the `weir` crate (`weir::FromRow`, `weir::Entity`, `weir::Type`,
 //! `weir::embed_migrations!`), not directly: the generated code refers to
 //! `::weir` paths.
 //!
@@ -88,6 +89,7 @@ mod entity;
 mod from_row;
 mod migrations;
 mod rename;
+mod user_type;
 
 /// Derives `weir::FromRow` for a struct.
 ///
@@ -136,6 +138,33 @@ pub fn derive_from_row(input: TokenStream) -> TokenStream {
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     entity::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives `weir::Encode` and `weir::Decode` for an enum of unit variants (stored as text, one
+/// label per variant) or a struct of one field (stored as that field, with its fast paths).
+///
+/// ```text
+/// #[derive(weir::Type)]
+/// #[weir(rename_all = "snake_case")]      // optional; default: the variant name as written
+/// enum Stock {
+///     InStock,                            // label `in_stock`
+///     #[weir(rename = "gone")]
+///     Discontinued,                       // label `gone` (rename wins over rename_all)
+/// }
+///
+/// #[derive(weir::Type)]
+/// struct UserId(i64);                     // binds and reads as an i64
+/// ```
+///
+/// A variant with fields, a discriminant (`= 1`: the label is stored, not the number), a
+/// generic enum, two variants with one label and any other `#[weir(...)]` key are compile
+/// errors; a newtype takes no `#[weir(...)]` keys.
+#[proc_macro_derive(Type, attributes(weir))]
+pub fn derive_type(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    user_type::expand(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -1,4 +1,5 @@
-//! `#[weir(rename_all = "...")]`: how a field name becomes a column name.
+//! `#[weir(rename_all = "...")]`: how a field name becomes a column name, and a variant name
+//! the label a `Type` enum is stored as.
 
 use syn::ext::IdentExt;
 use syn::{Ident, LitStr};
@@ -69,8 +70,8 @@ impl RenameRule {
     }
 }
 
-/// The column a named field reads: `rename`, else `rename_all` applied to
-/// the field name, else the field name; always without `r#`.
+/// The column a named field reads (or the label a `Type` enum's variant is stored as):
+/// `rename`, else `rename_all` applied to the name, else the name; always without `r#`.
 pub(crate) fn column_name(
     ident: &Ident,
     rename: Option<&LitStr>,

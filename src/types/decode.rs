@@ -2,7 +2,103 @@
 
 use super::{pg_numeric_to_string, Param};
 
-/// A Rust type that can be read from a column.
+/// A Rust type that can be read from a column: with [`Encode`](crate::Encode), the extension
+/// point for user types.
+///
+/// `#[derive(Type)]` writes both for the common cases: an enum of unit variants stored as
+/// text (a text column, a PostgreSQL enum type, a MySQL `ENUM`), and a newtype stored as its
+/// field (`struct UserId(i64)` costs what an `i64` does). For anything else, implement both by
+/// hand: [`Encode::encode`](crate::Encode::encode) returns the [`Param`] to bind, and
+/// [`Decode::decode`] reads the [`Param`] a backend hands over for the column, which depends on
+/// the column's SQL type and the backend:
+///
+/// | column | PostgreSQL | MySQL / MariaDB |
+/// |---|---|---|
+/// | NULL, any type | `Null` | `Null` |
+/// | integers | `Int` | `Int`; `UInt` for `BIGINT UNSIGNED` (and a generated key) |
+/// | `boolean` | `Bool` | `Int` (0 or 1: `BOOLEAN` is `TINYINT(1)`) |
+/// | `real` / `FLOAT`, `double precision` / `DOUBLE` | `F32`, `F64` | `F32`, `F64` |
+/// | `numeric` / `DECIMAL` | `PgNumeric` (binary) | `DecimalText` |
+/// | text, `varchar`, `char`, an enum type / `ENUM`, `SET` | `Text` (bytes, UTF-8 unchecked) | `Text` |
+/// | `bytea` / `BLOB`, `VARBINARY`, `BINARY` | `Bytes` | `Bytes` |
+/// | `json`, `jsonb` / `JSON` | `JsonText` | `JsonText` (MariaDB: `Text`, its JSON is `LONGTEXT`) |
+/// | `date`, `time`, `timestamp`, `timestamptz` / `DATE`, `TIME`, `DATETIME`, `TIMESTAMP` | `Date`, `Time`, `DateTime`, `DateTimeUtc` | `Date`, `Time` (`Duration` past a day or negative), `DateTime` |
+/// | `uuid` | `Uuid` | (no such type: `Text` or `Bytes`) |
+/// | any other type | `Other` (wire bytes) or `Text` for text-like types | `Text` or `Bytes` |
+///
+/// `Str` and `Untyped` only bind; they never come from a row. A row's exact decimals are read
+/// most simply through an existing impl (`i64`, `f64`, `rust_decimal::Decimal`):
+/// `Decimal::decode(cell)`. The error is the reason alone: weir adds the column, its SQL type
+/// and the Rust type, and returns [`Error::Decode`](crate::Error::Decode).
+///
+/// [`Encode::encode`](crate::Encode::encode) borrows: the `Param` it returns holds a number
+/// (or a date, a UUID...) by value, or text and bytes borrowed from `self`. A type whose SQL
+/// form would have to be built on each call (formatted text) keeps that form in a field, or is
+/// bound through a conversion at the call site (`&money.to_string()`).
+///
+/// Money stored as whole cents in an integer column, and an e-mail address stored as text and
+/// checked when read:
+///
+/// ```
+/// use weir::{Decode, Encode, Param};
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Money {
+///     cents: i64,
+/// }
+///
+/// impl Encode for Money {
+///     fn encode(&self) -> Param<'_> {
+///         Param::Int(self.cents) // a BIGINT column on both backends
+///     }
+/// }
+///
+/// impl Decode for Money {
+///     fn decode(cell: Param<'_>) -> Result<Self, String> {
+///         match cell {
+///             Param::Int(cents) => Ok(Money { cents }),
+///             // MySQL hands a BIGINT UNSIGNED column over as UInt.
+///             Param::UInt(v) => i64::try_from(v)
+///                 .map(|cents| Money { cents })
+///                 .map_err(|_| format!("{v} cents is out of range")),
+///             Param::Null => Err("unexpected NULL (use Option<Money>)".into()),
+///             _ => Err("expected whole cents in an integer column".into()),
+///         }
+///     }
+/// }
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Email(String);
+///
+/// impl Encode for Email {
+///     fn encode(&self) -> Param<'_> {
+///         Param::Str(&self.0) // borrowed from self: no copy
+///     }
+/// }
+///
+/// impl Decode for Email {
+///     fn decode(cell: Param<'_>) -> Result<Self, String> {
+///         // String's own impl reads Text (checking UTF-8) and says what a NULL or a number is.
+///         let text = String::decode(cell)?;
+///         if text.contains('@') {
+///             Ok(Email(text))
+///         } else {
+///             Err(format!("{text:?} is not an e-mail address"))
+///         }
+///     }
+/// }
+///
+/// // What the backends hand over for a BIGINT and a text column:
+/// assert_eq!(Money::decode(Param::Int(1250)), Ok(Money { cents: 1250 }));
+/// assert!(Money::decode(Param::Null).unwrap_err().contains("Option<Money>"));
+/// let mail = Email::decode(Param::Text(b"ada@example.com")).unwrap();
+/// assert_eq!(mail.encode(), Param::Str("ada@example.com"));
+/// assert!(Email::decode(Param::Text(b"nobody")).is_err());
+/// ```
+///
+/// Both then bind as parameters (`(&money, &mail)`), read as columns (`fetch_scalar::<Money,
+/// _>`, `FromRow` fields, `Option<Money>` for NULL) and serve as an [`Entity`](crate::Entity)
+/// key (which needs `Clone` and `Debug` too).
 pub trait Decode: Sized {
     /// Converts one cell; the caller adds the column name and SQL type to the error, so the
     /// error is the reason alone (`"value 300 is out of range"`).
@@ -13,7 +109,8 @@ pub trait Decode: Sized {
 
     /// Converts a text (`text`) or binary cell whose buffer the row gives up (MySQL rows own
     /// theirs), so that `String` and `Vec<u8>` keep it instead of copying it. The default
-    /// borrows it and goes through [`Decode::decode`].
+    /// borrows it and goes through [`Decode::decode`], which is right for a user type; a
+    /// wrapper of `String` or `Vec<u8>` delegates to keep the buffer (the `Type` derive does).
     ///
     /// # Errors
     /// As [`Decode::decode`].
@@ -27,7 +124,8 @@ pub trait Decode: Sized {
 
     /// Converts a value as the backend hands it over, before it is classified: the common
     /// types read it straight from the wire, and the default goes through
-    /// [`Decode::decode`]. Override it only to read a type faster.
+    /// [`Decode::decode`]. Override it only to read a type faster, e.g. a wrapper delegating
+    /// to its field's type (the `Type` derive does).
     #[inline]
     fn decode_value<'a>(value: impl ColumnValue<'a>) -> Result<Self, String> {
         Self::decode(value.classify()?)
@@ -36,6 +134,9 @@ pub trait Decode: Sized {
 
 /// A column's value as a backend hands it over, classified only on demand: the common types
 /// can be read straight from the wire, with no [`Param`] in between.
+///
+/// The backends implement it; a user type meets it only in [`Decode::decode_value`], to pass
+/// it on to another type's `decode_value` or to [`ColumnValue::classify`] it into a [`Param`].
 pub trait ColumnValue<'a>: Copy {
     /// Whether the value is SQL NULL.
     fn is_null(self) -> bool;
@@ -78,6 +179,34 @@ fn mismatch(cell: &Param<'_>) -> String {
         Param::Null => "unexpected NULL (use Option<T>)".into(),
         _ => "incompatible types".into(),
     }
+}
+
+/// The text a `#[derive(Type)]` enum is read from: a text column (a PostgreSQL enum or a
+/// MySQL `ENUM` arrives as text too). For the derive's expansion only.
+#[inline]
+pub fn label(cell: Param<'_>) -> Result<&str, String> {
+    match cell {
+        Param::Text(b) => std::str::from_utf8(b).map_err(|_| "text is not valid UTF-8".into()),
+        Param::Str(s) => Ok(s),
+        other => Err(mismatch(&other)),
+    }
+}
+
+/// The reason a `#[derive(Type)]` enum gives for text that is none of its labels: the text
+/// (shortened past 100 characters) and every label. For the derive's expansion only.
+#[cold]
+pub fn unknown_label(text: &str, labels: &[&str]) -> String {
+    let mut shown: String = text.chars().take(100).collect();
+    if shown.len() < text.len() {
+        shown.push_str("...");
+    }
+    let quoted: Vec<String> = labels.iter().map(|l| format!("{l:?}")).collect();
+    let expected = match quoted.as_slice() {
+        [one] => one.clone(),
+        [a, b] => format!("{a} or {b}"),
+        _ => format!("one of {}", quoted.join(", ")),
+    };
+    format!("unknown label {shown:?}; expected {expected}")
 }
 
 fn int_from_cell(cell: Param<'_>) -> Result<i128, String> {

@@ -5,9 +5,11 @@ use smallvec::SmallVec;
 use super::Value;
 
 /// A value borrowed from the caller or from a row: what [`Encode`] produces and the backends
-/// bind, and what a backend hands [`Decode`](super::Decode) for a column. A few variants come
-/// only from rows (noted on each); bound, each is sent as what it is where the column type takes
-/// it, and is a typed error where it does not.
+/// bind, and what a backend hands [`Decode`](super::Decode) for a column (the `Decode` docs
+/// list which variant each backend gives for each column type). A few variants come only from
+/// rows (noted on each); bound, each is sent as what it is where the column type takes it, and
+/// is a typed error where it does not. Non-exhaustive: a `match` in a user's `Decode` ends with
+/// a catch-all arm.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Param<'a> {
@@ -110,9 +112,18 @@ impl Param<'_> {
     }
 }
 
-/// A Rust value that can be bound as a statement parameter.
+/// A Rust value that can be bound as a statement parameter: with [`Decode`](super::Decode),
+/// the extension point for user types. `#[derive(Type)]` implements both for an enum (bound
+/// as its label, `Param::Str`) or a newtype (bound as its field); the [`Decode`](super::Decode)
+/// docs show both written by hand for other types.
+///
+/// The backend converts the [`Param`] to the type the server expects for the parameter
+/// (`Int` to an `int4` or a `numeric`, `Str` to text, an enum type or JSON...); a pair that
+/// does not fit is an [`Error::Encode`](crate::Error::Encode) naming the parameter, before
+/// anything is sent.
 pub trait Encode: Sync {
-    /// Borrows this value as a parameter.
+    /// Borrows this value as a parameter: numbers and other small values by copy, text and
+    /// bytes borrowed from `self`.
     fn encode(&self) -> Param<'_>;
 }
 

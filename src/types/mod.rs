@@ -11,7 +11,7 @@ mod encode;
 mod numeric;
 mod value;
 
-pub use decode::{ColumnValue, Decode};
+pub use decode::{label, unknown_label, ColumnValue, Decode};
 pub(crate) use encode::CopyRows;
 pub use encode::{Encode, Param, ParamList, Params};
 pub(crate) use numeric::pg_numeric_to_string;

@@ -31,3 +31,4 @@ mod tls;
 mod tls_ca;
 mod transactions;
 mod types;
+mod user_types;

@@ -1,8 +1,9 @@
-//! The shared parser through both derives: the same key gets the same treatment, a key a
+//! The shared parser through the row derives (the Type derive's keys are tested with its
+//! expansion, in `user_type/tests.rs`): the same key gets the same treatment, a key a
 //! derive does not take names that derive's keys, and errors point at the offending tokens.
 
 use super::*;
-use crate::{entity, from_row};
+use crate::{entity, from_row, user_type};
 
 /// Every error of `src` under `derive`, with the source text its span covers.
 fn errors(derive: Derive, src: &str) -> Vec<(String, String)> {
@@ -10,6 +11,7 @@ fn errors(derive: Derive, src: &str) -> Vec<(String, String)> {
     let result = match derive {
         Derive::FromRow => from_row::expand(&input),
         Derive::Entity => entity::expand(&input),
+        Derive::Enum | Derive::Newtype => user_type::expand(&input),
     };
     let err = result.err().unwrap_or_else(|| panic!("no error for {src}"));
     err.into_iter()

@@ -7,3 +7,4 @@ mod entity;
 mod from_row;
 mod migrations;
 mod rename;
+mod user_type;
