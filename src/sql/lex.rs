@@ -10,8 +10,11 @@ use crate::engine::Backend;
 pub(crate) enum Hidden {
     /// A string literal, a quoted identifier or a dollar-quoted body.
     Quoted,
-    /// A comment (MySQL's `/*! ... */`, which the server runs, included).
+    /// A comment.
     Comment,
+    /// MySQL's `/*! ... */` (mysqldump writes them): a comment to other servers, code that
+    /// MySQL and MariaDB run.
+    Executable,
 }
 
 /// If a literal, quoted name, comment or dollar-quoted body starts at byte `i` of `sql`, what it
@@ -31,7 +34,14 @@ pub(crate) fn skip(sql: &[u8], i: usize, backend: Backend) -> Option<(Hidden, us
             Some((Hidden::Comment, line_end(sql, i)))
         }
         b'#' if my => Some((Hidden::Comment, line_end(sql, i))),
-        b'/' if next == Some(b'*') => Some((Hidden::Comment, block_comment_end(sql, i, !my))),
+        b'/' if next == Some(b'*') => {
+            let kind = if my && sql.get(i + 2) == Some(&b'!') {
+                Hidden::Executable
+            } else {
+                Hidden::Comment
+            };
+            Some((kind, block_comment_end(sql, i, !my)))
+        }
         b'$' if !my => dollar_quote_end(sql, i).map(|end| (Hidden::Quoted, end)),
         _ => None,
     }

@@ -120,6 +120,13 @@ fn statement_start(backend: Backend, sql: &str) -> &str {
         }
         match skip(b, i, backend) {
             Some((Hidden::Comment, end)) => i = end,
+            // MySQL runs what `/*!NNNNN` holds: the statement starts inside it.
+            Some((Hidden::Executable, _)) => {
+                i += 3;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
             _ => break,
         }
     }
@@ -213,6 +220,11 @@ mod tests {
 
     #[test]
     fn postgres_comments_are_postgres_comments() {
+        // MySQL runs what `/*!` holds (mysqldump's lines): a statement, not a blank one.
+        let dump = "/*!40101 SET NAMES utf8mb4 */";
+        assert!(!is_blank(Backend::MySql, dump));
+        assert!(may_change_session(Backend::MySql, dump).unwrap());
+        assert!(is_blank(Backend::Postgres, "/*!40101 SET NAMES utf8mb4 */"));
         let sql = "/* a /* nested */ b */ SET x = 1";
         assert!(may_change_session(Backend::Postgres, sql).unwrap());
         // MySQL does not nest comments: the statement starts at `b`.

@@ -29,11 +29,8 @@ pub fn split_script(backend: Backend, script: &str) -> Vec<ScriptStatement> {
     let count_lines = |from: usize, to: usize| b[from..to].iter().filter(|&&c| c == b'\n').count();
     while i < b.len() {
         let (end, significant) = match skip(b, i, backend) {
-            Some((Hidden::Comment, end)) => {
-                let executable = backend == Backend::MySql && b[i..].starts_with(b"/*!");
-                (end, executable)
-            }
-            Some((Hidden::Quoted, end)) => (end, true),
+            Some((Hidden::Comment, end)) => (end, false),
+            Some((Hidden::Quoted | Hidden::Executable, end)) => (end, true),
             None if b[i] == b';' => {
                 if let Some(l) = first_line.take() {
                     out.push(statement(&script[from..i], l));

@@ -412,6 +412,21 @@ async fn question_mark_placeholders_and_empty_statements_are_refused(ctx: Ctx) {
             "{sql:?}: {err:?}"
         );
     }
+    // MySQL runs what `/*! ... */` holds (mysqldump's lines): a statement there, not an empty
+    // one; elsewhere it is a comment, and the statement is empty.
+    let dump = "/*!40101 SET @weir_dump = 1 */";
+    match ctx.backend {
+        weir::Backend::MySql => {
+            db.execute(dump, ()).await.unwrap();
+            db.execute_script(&format!("{dump}; SELECT 1"))
+                .await
+                .unwrap();
+        }
+        weir::Backend::Postgres => {
+            let err = db.execute(dump, ()).await.unwrap_err();
+            assert!(matches!(err, Error::InvalidStatement(_)), "{err:?}");
+        }
+    }
     // Nothing was sent, nothing was left behind: the one connection serves the next call.
     assert_eq!(db.fetch_scalar::<i64, _>("SELECT 1", ()).await.unwrap(), 1);
     assert_eq!(db.status().size, 1);
