@@ -371,9 +371,19 @@ impl Error {
         }
     }
 
+    /// The error itself or, for [`Error::TransactionAborted`], the first error that failed
+    /// the transaction: the predicates below answer for that one, so a commit that failed
+    /// because of an earlier deadlock is transient, and its `code()` is the deadlock's.
+    fn cause(&self) -> &Error {
+        match self {
+            Error::TransactionAborted(first) => first.cause(),
+            e => e,
+        }
+    }
+
     /// The server error behind this error, if the server reported one.
     pub fn as_database_error(&self) -> Option<&DatabaseError> {
-        match self {
+        match self.cause() {
             Error::UniqueViolation(e) | Error::ForeignKeyViolation(e) | Error::Database(e) => {
                 Some(e)
             }
@@ -395,7 +405,7 @@ impl Error {
     /// This says nothing about whether a retry is *safe*: a write whose connection was lost may
     /// have been applied.
     pub fn is_transient(&self) -> bool {
-        match self {
+        match self.cause() {
             Error::Connect { kind, .. } => *kind == ConnectErrorKind::Network,
             Error::Unreachable { .. }
             | Error::PoolTimeout { .. }
@@ -416,7 +426,7 @@ impl Error {
     /// Whether this is a timeout of any phase (connect, acquire, query).
     pub fn is_timeout(&self) -> bool {
         matches!(
-            self,
+            self.cause(),
             Error::Unreachable { .. }
                 | Error::PoolTimeout { .. }
                 | Error::QueryTimeout { .. }
@@ -427,9 +437,6 @@ impl Error {
     /// Whether retrying the whole transaction could succeed: a serialization failure, a
     /// deadlock, or a lock wait timeout.
     pub fn is_retryable_transaction_error(&self) -> bool {
-        if let Error::TransactionAborted(first) = self {
-            return first.is_retryable_transaction_error();
-        }
         self.as_database_error().is_some_and(|e| {
             matches!(
                 e.kind(),
@@ -442,18 +449,18 @@ impl Error {
 
     /// Whether a unique or primary key constraint was violated.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, Error::UniqueViolation(_))
+        matches!(self.cause(), Error::UniqueViolation(_))
     }
 
     /// Whether a foreign key constraint was violated.
     pub fn is_foreign_key_violation(&self) -> bool {
-        matches!(self, Error::ForeignKeyViolation(_))
+        matches!(self.cause(), Error::ForeignKeyViolation(_))
     }
 
     /// Whether the server could not be reached at all (as opposed to a saturated pool).
     pub fn is_unreachable(&self) -> bool {
         matches!(
-            self,
+            self.cause(),
             Error::Unreachable { .. }
                 | Error::Connect {
                     kind: ConnectErrorKind::Network,
@@ -485,7 +492,27 @@ fn last_segment(path: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::short_type_name;
+    use super::*;
+
+    /// A transaction failed by a deadlock answers as the deadlock: transient, retryable, its
+    /// code the deadlock's.
+    #[test]
+    fn a_failed_transaction_answers_as_its_first_error() {
+        let deadlock = DatabaseError::new(
+            Backend::Postgres,
+            "40P01".into(),
+            None,
+            "deadlock detected".into(),
+            None,
+            DatabaseErrorKind::Deadlock,
+        )
+        .into_error();
+        let aborted = Error::TransactionAborted(Box::new(deadlock));
+        assert!(aborted.is_transient());
+        assert!(aborted.is_retryable_transaction_error());
+        assert_eq!(aborted.code().as_deref(), Some("40P01"));
+        assert!(!aborted.is_unique_violation());
+    }
 
     #[test]
     fn type_names_as_users_write_them() {

@@ -231,6 +231,10 @@ async fn a_failed_statement_fails_the_transaction_and_commit_rolls_it_back(ctx: 
         matches!(&commit, Error::TransactionAborted(first) if first.is_unique_violation()),
         "{commit:?}"
     );
+    // The predicates answer for the first failure: a service branching on them after commit
+    // sees the duplicate key.
+    assert!(commit.is_unique_violation() && !commit.is_transient());
+    assert_eq!(commit.code(), dup.code());
     assert_eq!(count(&db).await, 0, "a failed transaction stored rows");
     assert_eq!(ctx.open_transactions().await, 0);
 
