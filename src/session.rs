@@ -39,6 +39,9 @@ pub struct Session {
     /// A statement may have left session state (variables, temporary tables, session locks)
     /// that the next borrower would inherit.
     session_changed: bool,
+    /// The `COMMIT` of the open transaction was sent: past this point its outcome is the
+    /// server's to say, and a lost reply leaves it unknown.
+    commit_sent: bool,
     /// The session serves one call or one transaction and is closed on return if a statement
     /// changed it: such a change has no lasting effect, which a warning tells the caller.
     short_lived: bool,
@@ -97,6 +100,7 @@ impl Session {
             failed: None,
             session_changed: false,
             short_lived: false,
+            commit_sent: false,
             cleanup_timeout,
             idle_since: Instant::now(),
         }
@@ -114,6 +118,16 @@ impl Session {
     /// This session's canceller, for a pool that must stop everything.
     pub(crate) fn canceller(&self) -> &Arc<AnyCanceller> {
         &self.canceller
+    }
+
+    /// Whether the `COMMIT` of the current (or last) transaction was sent.
+    pub(crate) fn commit_sent(&self) -> bool {
+        self.commit_sent
+    }
+
+    /// The first error of the open transaction, if a statement failed it.
+    pub(crate) fn failure(&self) -> Option<&Error> {
+        self.failed.as_deref()
     }
 
     /// Whether the connection is known dead without asking the server.
@@ -259,6 +273,7 @@ impl Session {
         self.refuse_if_failed()?;
         let depth = self.tx_depth + 1;
         let control = if depth == 1 {
+            self.commit_sent = false;
             Control::Begin(options)
         } else {
             Control::Savepoint(depth)
@@ -283,6 +298,7 @@ impl Session {
             return Err(Error::TransactionAborted(first));
         }
         let control = if depth == 1 {
+            self.commit_sent = true;
             Control::Commit
         } else {
             Control::Release(depth)

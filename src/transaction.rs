@@ -75,6 +75,8 @@ pub struct Transaction<'c> {
     timeout: Option<Duration>,
     /// Where the caller began it, for the event a transaction dropped unfinished leaves.
     begun_at: &'static Location<'static>,
+    /// `commit` or `rollback` was called (whatever came of it).
+    ended: bool,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -104,6 +106,7 @@ impl<'c> Transaction<'c> {
             lane,
             timeout,
             begun_at,
+            ended: false,
         })
     }
 
@@ -145,15 +148,37 @@ impl<'c> Transaction<'c> {
         let r = control!(self.conn.mutex(), &self.lane, self.timeout, "COMMIT", |s| s
             .commit(depth));
         self.finished = r.is_ok();
+        self.ended = true;
         match r {
-            // The COMMIT may have reached the server and taken effect before the link broke.
-            Err(Error::ConnectionLost(why)) if self.depth == 1 => {
-                Err(Error::CommitOutcomeUnknown(why))
+            Err(e @ (Error::ConnectionLost(_) | Error::QueryTimeout { .. })) if self.depth == 1 => {
+                let (sent, failure) = self.commit_state();
+                match (sent, e) {
+                    // The COMMIT may have reached the server and taken effect before the link
+                    // broke or the deadline passed.
+                    (true, Error::ConnectionLost(why)) => Err(Error::CommitOutcomeUnknown(why)),
+                    (true, Error::QueryTimeout { after, .. }) => Err(Error::CommitOutcomeUnknown(
+                        format!("no reply to COMMIT within {after:?}"),
+                    )),
+                    // No COMMIT went out (a failed transaction's rollback, or a savepoint's, was
+                    // under way): nothing was committed.
+                    (_, e) => {
+                        Err(failure.map_or(e, |first| Error::TransactionAborted(Box::new(first))))
+                    }
+                }
             }
-            Err(Error::QueryTimeout { after, .. }) if self.depth == 1 => Err(
-                Error::CommitOutcomeUnknown(format!("no reply to COMMIT within {after:?}")),
-            ),
             r => r,
+        }
+    }
+
+    /// Whether the `COMMIT` was sent, and the error that failed the transaction, if one did.
+    /// Unknown (the session out of reach) counts as sent: the outcome is then unknown.
+    fn commit_state(&self) -> (bool, Option<Error>) {
+        match self.conn.mutex().try_lock() {
+            Ok(mut lease) => match lease.session() {
+                Ok(s) => (s.commit_sent(), s.failure().cloned()),
+                Err(_) => (true, None),
+            },
+            Err(_) => (true, None),
         }
     }
 
@@ -171,6 +196,7 @@ impl<'c> Transaction<'c> {
             |s| s.rollback(depth)
         );
         self.finished = r.is_ok();
+        self.ended = true;
         r
     }
 }
@@ -180,11 +206,13 @@ impl Drop for Transaction<'_> {
         if self.finished {
             return;
         }
-        tracing::debug!(
-            begun_at = %self.begun_at,
-            depth = self.depth,
-            "transaction dropped without commit or rollback: it is rolled back"
-        );
+        if !self.ended {
+            tracing::debug!(
+                begun_at = %self.begun_at,
+                depth = self.depth,
+                "transaction dropped without commit or rollback: it is rolled back"
+            );
+        }
         // Nothing else can hold the lock: a child transaction borrows this one mutably, and an
         // operation in flight holds `&self`. If it is held anyway, the lease is discarded.
         match self.conn.mutex().try_lock() {
@@ -229,5 +257,58 @@ impl Plumbing for Transaction<'_> {
 impl Executor for Transaction<'_> {
     fn backend(&self) -> Backend {
         Transaction::backend(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! What `commit` reports when its deadline passes, on the fake adapter with paused time:
+    //! an unknown outcome only when a `COMMIT` went out.
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::executor::Executor;
+    use crate::policy::Limits;
+
+    async fn transaction(pool: &crate::pool::Pool, limits: &Limits) -> Transaction<'static> {
+        let lease = pool.checkout().await.unwrap();
+        let lane = Arc::clone(limits.lane(None).unwrap());
+        Transaction::begin_on(
+            TxConn::Owned(Box::new(Mutex::new(lease))),
+            TxOptions::default(),
+            Backend::Postgres,
+            lane,
+            Some(Duration::from_millis(50)),
+            Location::caller(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A failed transaction whose rollback outlives the deadline reports the failure, not an
+    /// unknown outcome: no COMMIT was sent, so nothing was committed.
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_transaction_timing_out_in_its_rollback_is_no_unknown_outcome() {
+        let (pool, log) = crate::pool::fake(1);
+        let limits = Limits::new(None, None, &[]);
+        let tx = transaction(&pool, &limits).await;
+        assert!(tx.execute("INSERT fail", ()).await.is_err());
+        log.hang_on("ROLLBACK");
+        let err = tx.commit().await.unwrap_err();
+        assert!(matches!(err, Error::TransactionAborted(_)), "{err:?}");
+        assert!(!log.statements().iter().any(|s| s == "COMMIT"));
+    }
+
+    /// A COMMIT that gets no answer before the deadline has an unknown outcome.
+    #[tokio::test(start_paused = true)]
+    async fn a_commit_without_an_answer_has_an_unknown_outcome() {
+        let (pool, log) = crate::pool::fake(1);
+        let limits = Limits::new(None, None, &[]);
+        let tx = transaction(&pool, &limits).await;
+        tx.execute("INSERT 1", ()).await.unwrap();
+        log.hang_on("COMMIT");
+        let err = tx.commit().await.unwrap_err();
+        assert!(matches!(err, Error::CommitOutcomeUnknown(_)), "{err:?}");
     }
 }

@@ -2,9 +2,10 @@
 //! (a session's return rules, cancellation, deadlines, the transaction rule) with paused time.
 //! They add to the tests against real servers, never replace them.
 //!
-//! What a statement does is read from its text: one containing `hang` never completes, `fail`
-//! fails as a server error, `lost` as a lost connection; anything else succeeds. Every
-//! statement and cancel is written to the log the test holds.
+//! What a statement does is read from its text: one containing `hang` (or the text a test set
+//! with [`Log::hang_on`]) never completes, `fail` fails as a server error, `lost` as a lost
+//! connection; anything else succeeds. Every statement and cancel is written to the log the
+//! test holds.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use crate::types::{CopyRows, Decode, Param};
 pub(crate) struct Log {
     statements: Mutex<Vec<String>>,
     cancels: AtomicUsize,
+    hang_on: Mutex<Option<String>>,
 }
 
 impl Log {
@@ -35,6 +37,21 @@ impl Log {
             .lock()
             .map(|s| s.clone())
             .unwrap_or_default()
+    }
+
+    /// From now on, a statement containing `text` never completes (`ROLLBACK`, say).
+    pub(crate) fn hang_on(&self, text: &str) {
+        if let Ok(mut hang) = self.hang_on.lock() {
+            *hang = Some(text.to_owned());
+        }
+    }
+
+    fn hangs(&self, sql: &str) -> bool {
+        sql.contains("hang")
+            || self
+                .hang_on
+                .lock()
+                .is_ok_and(|h| h.as_deref().is_some_and(|t| sql.contains(t)))
     }
 
     /// Cancels sent so far.
@@ -73,7 +90,7 @@ impl FakeConn {
     /// What the statement `sql` does, by its text.
     async fn run(&self, sql: &str) -> Result<()> {
         self.log.push(sql);
-        if sql.contains("hang") {
+        if self.log.hangs(sql) {
             std::future::pending::<()>().await;
         }
         if sql.contains("lost") {

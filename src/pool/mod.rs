@@ -268,6 +268,18 @@ impl Pool {
     }
 }
 
+/// A pool of `max_size` sessions on the fake adapter, and the log of what its server saw.
+#[cfg(test)]
+pub(crate) fn fake(max_size: usize) -> (Pool, std::sync::Arc<crate::backend::fake::Log>) {
+    let connector = crate::backend::fake::FakeConnector::default();
+    let log = std::sync::Arc::clone(&connector.log);
+    let config = DatabaseConfig::new(crate::engine::Backend::Postgres).with_max_size(max_size);
+    match Pool::with_connector(&config, AnyConnector::Fake(connector)) {
+        Ok(pool) => (pool, log),
+        Err(e) => panic!("a fake pool: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The return rules and `close` on the fake adapter, with paused time: which sessions go
@@ -276,16 +288,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::backend::fake::{FakeConnector, Log};
+    use crate::backend::fake::Log;
     use crate::config::TxOptions;
-    use crate::engine::Backend;
 
     fn pool(max_size: usize) -> (Pool, Arc<Log>) {
-        let connector = FakeConnector::default();
-        let log = Arc::clone(&connector.log);
-        let config = DatabaseConfig::new(Backend::Postgres).with_max_size(max_size);
-        let pool = Pool::with_connector(&config, AnyConnector::Fake(connector)).unwrap();
-        (pool, log)
+        fake(max_size)
     }
 
     /// An idle session goes back as it is, with no round trip; the next checkout gets it.
