@@ -1,6 +1,6 @@
 //! Columns: what a Rust value decodes from, for both backends at once.
 
-use super::{pg_numeric_to_string, Param};
+use super::{pg_numeric_to_string, ArrayCells, Param};
 
 /// A Rust type that can be read from a column: with [`Encode`](crate::Encode), the extension
 /// point for user types.
@@ -153,6 +153,17 @@ pub trait ColumnValue<'a>: Copy {
     /// # Errors
     /// The bytes do not hold a value of the column's type.
     fn classify(self) -> Result<Param<'a>, String>;
+
+    /// An array value, its elements each a value of the element type; `None` when the value
+    /// is not an array (or is NULL). Only PostgreSQL has arrays.
+    ///
+    /// # Errors
+    /// The bytes do not hold an array.
+    fn array(
+        self,
+    ) -> Option<Result<ArrayCells<impl Iterator<Item = Result<Self, String>>>, String>> {
+        None::<Result<ArrayCells<std::iter::Empty<Result<Self, String>>>, String>>
+    }
 }
 
 /// Decodes through [`Decode::decode`] what the fast path `$fast` of a [`ColumnValue`] left.
@@ -174,9 +185,10 @@ fn out_of_range(v: impl std::fmt::Display) -> String {
 }
 
 #[cold]
-fn mismatch(cell: &Param<'_>) -> String {
+pub(super) fn mismatch(cell: &Param<'_>) -> String {
     match cell {
         Param::Null => "unexpected NULL (use Option<T>)".into(),
+        Param::Array(_) => "an array does not fit (read it as Vec<T>)".into(),
         _ => "incompatible types".into(),
     }
 }
@@ -222,8 +234,18 @@ fn int_from_cell(cell: Param<'_>) -> Result<i128, String> {
             s.parse::<i128>()
                 .map_err(|_| format!("numeric {s} is not a whole number"))
         }
+        Param::Char(v) => Ok(i128::from(v)),
+        Param::Bits(b) => bits_to_u64(b).map(i128::from),
         other => Err(mismatch(&other)),
     }
+}
+
+/// A MySQL `BIT(n)` value (big-endian bytes) as a number.
+fn bits_to_u64(b: &[u8]) -> Result<u64, String> {
+    if b.len() > 8 {
+        return Err(format!("{} bits do not fit 64", b.len() * 8));
+    }
+    Ok(b.iter().fold(0, |n, &byte| n << 8 | u64::from(byte)))
 }
 
 macro_rules! decode_int {
@@ -255,6 +277,12 @@ impl Decode for bool {
             Param::Int(0) | Param::UInt(0) => Ok(false),
             Param::Int(1) | Param::UInt(1) => Ok(true),
             Param::Int(v) => Err(format!("integer {v} is not a boolean")),
+            // BIT(1), the other way MySQL schemas keep a flag.
+            Param::Bits(b) => match bits_to_u64(b)? {
+                0 => Ok(false),
+                1 => Ok(true),
+                v => Err(format!("bits {v:#b} are not a boolean")),
+            },
             other => Err(mismatch(&other)),
         }
     }
@@ -325,7 +353,7 @@ impl Decode for Vec<u8> {
 
     fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Param::Bytes(b) | Param::Text(b) => Ok(b.to_vec()),
+            Param::Bytes(b) | Param::Text(b) | Param::Bits(b) => Ok(b.to_vec()),
             other => Err(mismatch(&other)),
         }
     }
@@ -371,6 +399,15 @@ mod chrono_impls {
         fn decode(cell: Param<'_>) -> Result<Self, String> {
             match cell {
                 Param::Time(t) => Ok(t),
+                Param::Duration { negative, micros } => Err(format!(
+                    "{} is not a time of day (read it as Duration or Value)",
+                    super::super::value::duration_text(negative, micros)
+                )),
+                Param::TimeTz { micros, offset } => Err(format!(
+                    "{} has a UTC offset, which NaiveTime would drop (read it as Value, or \
+                     convert it in SQL: (t AT TIME ZONE 'UTC')::time)",
+                    super::super::pgtext::time_tz(micros, offset)
+                )),
                 other => Err(mismatch(&other)),
             }
         }
@@ -393,6 +430,82 @@ mod chrono_impls {
                 Param::DateTime(t) => Ok(t.and_utc()),
                 other => Err(mismatch(&other)),
             }
+        }
+    }
+}
+
+impl Decode for std::net::IpAddr {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        match cell {
+            Param::Inet { addr, prefix } if prefix == if addr.is_ipv4() { 32 } else { 128 } => {
+                Ok(addr)
+            }
+            Param::Inet { addr, prefix } => Err(format!(
+                "{addr}/{prefix} is a network, not one address (read it as Value)"
+            )),
+            // MySQL keeps addresses as text (or MariaDB's INET6), or as INET6_ATON's bytes.
+            Param::Text(b) => std::str::from_utf8(b)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| "text is not an IP address".to_string()),
+            Param::Bytes(b) => {
+                if let Ok(v4) = <[u8; 4]>::try_from(b) {
+                    Ok(IpAddr::V4(Ipv4Addr::from(v4)))
+                } else if let Ok(v6) = <[u8; 16]>::try_from(b) {
+                    Ok(IpAddr::V6(Ipv6Addr::from(v6)))
+                } else {
+                    Err(format!("{} bytes are not an IP address (4 or 16)", b.len()))
+                }
+            }
+            other => Err(mismatch(&other)),
+        }
+    }
+}
+
+impl Decode for std::time::Duration {
+    fn decode(cell: Param<'_>) -> Result<Self, String> {
+        use std::time::Duration;
+        match cell {
+            Param::Duration {
+                negative: false,
+                micros,
+            } => Ok(Duration::from_micros(micros)),
+            Param::Interval {
+                months: 0,
+                days: 0,
+                micros,
+            } if micros >= 0 => Ok(Duration::from_micros(micros.unsigned_abs())),
+            Param::Interval {
+                months,
+                days,
+                micros,
+            } => Err(format!(
+                "interval '{}' {} (read it as Value, or in SQL: EXTRACT(EPOCH FROM ...))",
+                super::pgtext::interval(months, days, micros),
+                if micros < 0 || days < 0 || months < 0 {
+                    "is negative or mixes signs"
+                } else {
+                    "counts months or days, whose length varies"
+                }
+            )),
+            Param::Duration {
+                negative: true,
+                micros,
+            } => Err(format!(
+                "{} is negative",
+                super::value::duration_text(true, micros)
+            )),
+            // A MySQL TIME under 24 hours arrives as a time of day.
+            #[cfg(feature = "chrono")]
+            Param::Time(t) => {
+                use chrono::Timelike;
+                Ok(Duration::new(
+                    u64::from(t.num_seconds_from_midnight()),
+                    t.nanosecond(),
+                ))
+            }
+            other => Err(mismatch(&other)),
         }
     }
 }
