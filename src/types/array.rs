@@ -12,16 +12,11 @@ use super::{Encode, Param, Value};
 /// Implemented for `Vec<T>`, `&[T]` and `[T; N]` of any [`Encode`] type; each element is bound
 /// as the array's element type, with the same checks as a scalar parameter.
 pub trait EncodeArray: Sync {
-    /// How many elements.
-    fn len(&self) -> usize;
-
-    /// Whether there are none.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+    /// How many elements. (Not `len`: a `Vec`'s own methods keep their names.)
+    fn element_count(&self) -> usize;
 
     /// Element `index` as a parameter (NULL past the end).
-    fn get(&self, index: usize) -> Param<'_>;
+    fn element(&self, index: usize) -> Param<'_>;
 
     /// The Rust type, for error messages.
     fn rust_type(&self) -> &'static str {
@@ -30,10 +25,10 @@ pub trait EncodeArray: Sync {
 }
 
 impl<T: Encode> EncodeArray for Vec<T> {
-    fn len(&self) -> usize {
+    fn element_count(&self) -> usize {
         self.as_slice().len()
     }
-    fn get(&self, index: usize) -> Param<'_> {
+    fn element(&self, index: usize) -> Param<'_> {
         self.as_slice()
             .get(index)
             .map_or(Param::Null, Encode::encode)
@@ -41,19 +36,19 @@ impl<T: Encode> EncodeArray for Vec<T> {
 }
 
 impl<T: Encode> EncodeArray for &[T] {
-    fn len(&self) -> usize {
+    fn element_count(&self) -> usize {
         <[T]>::len(self)
     }
-    fn get(&self, index: usize) -> Param<'_> {
+    fn element(&self, index: usize) -> Param<'_> {
         <[T]>::get(self, index).map_or(Param::Null, Encode::encode)
     }
 }
 
 impl<T: Encode, const N: usize> EncodeArray for [T; N] {
-    fn len(&self) -> usize {
+    fn element_count(&self) -> usize {
         N
     }
-    fn get(&self, index: usize) -> Param<'_> {
+    fn element(&self, index: usize) -> Param<'_> {
         self.as_slice()
             .get(index)
             .map_or(Param::Null, Encode::encode)
@@ -63,14 +58,15 @@ impl<T: Encode, const N: usize> EncodeArray for [T; N] {
 impl fmt::Debug for dyn EncodeArray + '_ {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries((0..self.len()).map(|i| self.get(i)))
+            .entries((0..self.element_count()).map(|i| self.element(i)))
             .finish()
     }
 }
 
 impl PartialEq for dyn EncodeArray + '_ {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && (0..self.len()).all(|i| self.get(i) == other.get(i))
+        let n = self.element_count();
+        n == other.element_count() && (0..n).all(|i| self.element(i) == other.element(i))
     }
 }
 
@@ -156,8 +152,8 @@ fn element_error(index: usize, reason: String) -> String {
 impl<T: ArrayElement + Decode> Decode for Vec<T> {
     fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Param::Array(a) => (0..a.len())
-                .map(|i| T::decode(a.get(i)).map_err(|e| element_error(i, e)))
+            Param::Array(a) => (0..a.element_count())
+                .map(|i| T::decode(a.element(i)).map_err(|e| element_error(i, e)))
                 .collect(),
             other => Err(mismatch(&other)),
         }
@@ -256,7 +252,9 @@ mod tests {
     fn lists_bind_as_arrays_and_read_back() {
         let ids = vec![1i64, 2, 3];
         let p = ids.encode();
-        assert!(matches!(p, Param::Array(a) if a.len() == 3 && a.get(1) == Param::Int(2)));
+        assert!(
+            matches!(p, Param::Array(a) if a.element_count() == 3 && a.element(1) == Param::Int(2))
+        );
         let back: Vec<i64> = Vec::decode(p).unwrap();
         assert_eq!(back, ids);
         let slice: &[Option<i32>] = &[Some(1), None];

@@ -8,6 +8,7 @@
 
 mod array;
 mod decode;
+mod decode_extra;
 mod encode;
 mod numeric;
 mod pgtext;

@@ -116,7 +116,11 @@ impl Value {
             Param::Decimal(v) => Value::Decimal(v.to_string()),
             Param::Duration { negative, micros } => Value::Text(duration_text(negative, micros)),
             Param::Other(b) => Value::Unsupported(b.to_vec()),
-            Param::Array(a) => Value::Array((0..a.len()).map(|i| Value::owned(a.get(i))).collect()),
+            Param::Array(a) => Value::Array(
+                (0..a.element_count())
+                    .map(|i| Value::owned(a.element(i)))
+                    .collect(),
+            ),
             // No Rust type of their own: text as psql shows it.
             Param::Inet { addr, prefix } => Value::Text(pgtext::inet(addr, prefix)),
             Param::Interval {

@@ -282,6 +282,20 @@ async fn arrays_of_every_scalar_type_round_trip(ctx: Ctx) {
         vec![Duration::from_micros(90_500_000), Duration::ZERO],
     )
     .await;
+    // Borrowed elements bind too: `&str`, and an offset time as its instant.
+    let back: Vec<String> = ctx
+        .db
+        .fetch_scalar("SELECT $1::text[]", (vec!["a", "b c"],))
+        .await
+        .unwrap();
+    assert_eq!(back, ["a", "b c"]);
+    let offset = DateTime::parse_from_rfc3339("2024-01-31T12:00:00+02:00").unwrap();
+    let back: Vec<DateTime<Utc>> = ctx
+        .db
+        .fetch_scalar("SELECT $1::timestamptz[]", ([offset],))
+        .await
+        .unwrap();
+    assert_eq!(back, [offset.to_utc()]);
     // u16, u32, u64 and i8 bind as any integer array that holds them.
     let back: Vec<u64> = ctx
         .db

@@ -23,7 +23,7 @@ pub(super) fn encode_array(
             super::encode::type_name(ty)
         ));
     };
-    let len = array.len();
+    let len = array.element_count();
     let count = i32::try_from(len).map_err(|_| format!("{len} elements are too many"))?;
     let start = out.len();
     out.put_i32(i32::from(len > 0)); // dimensions: an empty array has none
@@ -35,7 +35,7 @@ pub(super) fn encode_array(
     }
     let mut has_null = false;
     for i in 0..len {
-        let element = array.get(i);
+        let element = array.element(i);
         if let Param::Array(_) = element {
             return Err(format!(
                 "element {} is an array: multi-dimensional arrays are not supported",
