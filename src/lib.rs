@@ -154,7 +154,10 @@ pub use row::{Column, ColumnIndex, FromRow, Row};
 pub use sql::{quote_identifier, split_script, ScriptStatement};
 pub use stats::{LaneSnapshot, Stats};
 pub use transaction::Transaction;
-pub use types::{ColumnValue, Decode, Encode, Param, ParamList, Params, Value};
+pub use types::{
+    ArrayCells, ArrayElement, ColumnValue, Decode, Encode, EncodeArray, Param, ParamList, Params,
+    Value,
+};
 /// Embeds a folder of migrations in the binary, for [`migrate::Migrator::new`].
 pub use weir_macros::embed_migrations;
 /// Derives [`FromRow`] for a struct: named fields by column name (`#[weir(rename = "..")]`,

@@ -263,7 +263,7 @@ fn csv_quote(s: &str) -> String {
 }
 
 /// A column value as JSON: numbers as numbers, decimals as strings (no digit lost), bytes as
-/// `\x` hex, dates and times ISO 8601, JSON documents nested.
+/// `\x` hex, dates and times ISO 8601, JSON documents and arrays nested.
 pub fn to_json(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
@@ -292,6 +292,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::DateTimeUtc(t) => J::String(t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()),
         Value::Uuid(u) => J::String(u.to_string()),
         Value::Json(j) => j.clone(),
+        Value::Array(items) => J::Array(items.iter().map(to_json).collect()),
         // A kind added to weir later: its text form is the best guess.
         other => J::String(other.to_string()),
     }
@@ -345,6 +346,21 @@ mod tests {
         assert_eq!(to_json(&Value::Bytes(vec![0xde, 0xad])), "\\xdead");
         assert_eq!(to_json(&Value::Float(f64::NAN)), "NaN");
         assert_eq!(to_json(&Value::Float(1.5)), 1.5);
+    }
+
+    #[test]
+    fn arrays_nest_in_json_and_read_as_postgresql_writes_them_elsewhere() {
+        let array = Value::Array(vec![Value::Int(1), Value::Null, Value::Text("a b".into())]);
+        assert_eq!(to_json(&array), serde_json::json!([1, null, "a b"]));
+        let rows = vec![vec![array]];
+        assert_eq!(
+            render(Format::Csv, &["a"], &rows),
+            "a\r\n\"{1,NULL,\"\"a b\"\"}\"\r\n"
+        );
+        assert_eq!(
+            render(Format::Table, &["a"], &rows),
+            " a\n----------------\n {1,NULL,\"a b\"}\n(1 row)\n"
+        );
     }
 
     #[test]

@@ -316,6 +316,63 @@ async fn json_shows_each_type_faithfully() {
     .await;
 }
 
+/// Arrays, addresses, intervals, times with offsets, `"char"`, and MySQL's BIT, ENUM, SET
+/// and YEAR print readably: arrays as JSON arrays, and as PostgreSQL writes them in a table
+/// or CSV; the rest as text or numbers, never as wire bytes. An array parameter is typed as
+/// an array literal.
+#[tokio::test]
+async fn column_types_print_readably() {
+    each_backend("cli_column_types", async |ctx| {
+        let (sql, params, json, table) = if ctx.pg() {
+            (
+                "SELECT $1::int8[] AS a, ARRAY['x y', NULL] AS t, '10.0.0.0/8'::cidr AS net, \
+                 INTERVAL '1 day 02:00:00' AS iv, 'r'::\"char\" AS c, TIMETZ '12:00:00+02' AS tz",
+                vec!["-p", "{1,2,3}"],
+                serde_json::json!({
+                    "a": [1, 2, 3], "t": ["x y", null], "net": "10.0.0.0/8",
+                    "iv": "1 day 02:00:00", "c": "r", "tz": "12:00:00+02"
+                }),
+                concat!(
+                    " a       | t            | net        | iv             | c | tz\n",
+                    "---------+--------------+------------+----------------+---+-------------\n",
+                    " {1,2,3} | {\"x y\",NULL} | 10.0.0.0/8 | 1 day 02:00:00 | r | 12:00:00+02\n",
+                    "(1 row)\n",
+                ),
+            )
+        } else {
+            ctx.db()
+                .execute_script(
+                    "CREATE TABLE m (b BIT(10), e ENUM('ok', 'sad'), s SET('a', 'b', 'c'), y YEAR);
+                     INSERT INTO m VALUES (b'1000000001', 'sad', 'a,c', 2024)",
+                )
+                .await
+                .unwrap();
+            (
+                "SELECT b, e, s, y FROM m",
+                vec![],
+                serde_json::json!({"b": 513, "e": "sad", "s": "a,c", "y": 2024}),
+                concat!(
+                    " b   | e   | s   | y\n",
+                    "-----+-----+-----+------\n",
+                    " 513 | sad | a,c | 2024\n",
+                    "(1 row)\n",
+                ),
+            )
+        };
+        let mut args = vec!["query", sql];
+        args.extend(&params);
+        let o = ctx.weir(&args);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), table);
+        args.extend(["--format", "json"]);
+        let o = ctx.weir(&args);
+        assert_code(&o, 0);
+        let row: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        assert_eq!(row, json);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn parameters_bind_as_text_with_null_and_its_escape() {
     each_backend("cli_params", async |ctx| {

@@ -1,6 +1,6 @@
 //! Columns: what a Rust value decodes from, for both backends at once.
 
-use super::{pg_numeric_to_string, Param};
+use super::{pg_numeric_to_string, ArrayCells, Param};
 
 /// A Rust type that can be read from a column: with [`Encode`](crate::Encode), the extension
 /// point for user types.
@@ -22,11 +22,15 @@ use super::{pg_numeric_to_string, Param};
 /// | text, `varchar`, `char`, an enum type / `ENUM`, `SET` | `Text` (bytes, UTF-8 unchecked) | `Text` |
 /// | `bytea` / `BLOB`, `VARBINARY`, `BINARY` | `Bytes` | `Bytes` |
 /// | `json`, `jsonb` / `JSON` | `JsonText` | `JsonText` (MariaDB: `Text`, its JSON is `LONGTEXT`) |
-/// | `date`, `time`, `timestamp`, `timestamptz` / `DATE`, `TIME`, `DATETIME`, `TIMESTAMP` | `Date`, `Time`, `DateTime`, `DateTimeUtc` | `Date`, `Time` (`Duration` past a day or negative), `DateTime` |
+/// | `date`, `time`, `timestamp`, `timestamptz` / `DATE`, `TIME`, `DATETIME`, `TIMESTAMP` | `Date`, `Time` (`Duration` for 24:00:00), `DateTime`, `DateTimeUtc` | `Date`, `Time` (`Duration` past a day or negative), `DateTime` |
+/// | `interval`, `timetz` | `Interval`, `TimeTz` | (no such types) |
+/// | `inet`, `cidr` | `Inet` | (no such type: `Text`, MariaDB's `INET6` too) |
+/// | `"char"` / `BIT(n)` | `Char` | `Bits` |
 /// | `uuid` | `Uuid` | (no such type: `Text` or `Bytes`) |
+/// | arrays (`int8[]`...) | `Other` to `decode`; the elements through [`ColumnValue::array`] in `decode_value` | (no arrays) |
 /// | any other type | `Other` (wire bytes) or `Text` for text-like types | `Text` or `Bytes` |
 ///
-/// `Str` and `Untyped` only bind; they never come from a row. A row's exact decimals are read
+/// `Str`, `Untyped` and `Array` only bind; they never come from a row. A row's exact decimals are read
 /// most simply through an existing impl (`i64`, `f64`, `rust_decimal::Decimal`):
 /// `Decimal::decode(cell)`. The error is the reason alone: weir adds the column, its SQL type
 /// and the Rust type, and returns [`Error::Decode`](crate::Error::Decode).
@@ -153,6 +157,17 @@ pub trait ColumnValue<'a>: Copy {
     /// # Errors
     /// The bytes do not hold a value of the column's type.
     fn classify(self) -> Result<Param<'a>, String>;
+
+    /// An array value, its elements each a value of the element type; `None` when the value
+    /// is not an array (or is NULL). Only PostgreSQL has arrays.
+    ///
+    /// # Errors
+    /// The bytes do not hold an array.
+    fn array(
+        self,
+    ) -> Option<Result<ArrayCells<impl Iterator<Item = Result<Self, String>>>, String>> {
+        None::<Result<ArrayCells<std::iter::Empty<Result<Self, String>>>, String>>
+    }
 }
 
 /// Decodes through [`Decode::decode`] what the fast path `$fast` of a [`ColumnValue`] left.
@@ -174,9 +189,10 @@ fn out_of_range(v: impl std::fmt::Display) -> String {
 }
 
 #[cold]
-fn mismatch(cell: &Param<'_>) -> String {
+pub(super) fn mismatch(cell: &Param<'_>) -> String {
     match cell {
         Param::Null => "unexpected NULL (use Option<T>)".into(),
+        Param::Array(_) => "an array does not fit (read it as Vec<T>)".into(),
         _ => "incompatible types".into(),
     }
 }
@@ -222,8 +238,18 @@ fn int_from_cell(cell: Param<'_>) -> Result<i128, String> {
             s.parse::<i128>()
                 .map_err(|_| format!("numeric {s} is not a whole number"))
         }
+        Param::Char(v) => Ok(i128::from(v)),
+        Param::Bits(b) => bits_to_u64(b).map(i128::from),
         other => Err(mismatch(&other)),
     }
+}
+
+/// A MySQL `BIT(n)` value (big-endian bytes) as a number.
+fn bits_to_u64(b: &[u8]) -> Result<u64, String> {
+    if b.len() > 8 {
+        return Err(format!("{} bits do not fit 64", b.len() * 8));
+    }
+    Ok(b.iter().fold(0, |n, &byte| n << 8 | u64::from(byte)))
 }
 
 macro_rules! decode_int {
@@ -255,6 +281,12 @@ impl Decode for bool {
             Param::Int(0) | Param::UInt(0) => Ok(false),
             Param::Int(1) | Param::UInt(1) => Ok(true),
             Param::Int(v) => Err(format!("integer {v} is not a boolean")),
+            // BIT(1), the other way MySQL schemas keep a flag.
+            Param::Bits(b) => match bits_to_u64(b)? {
+                0 => Ok(false),
+                1 => Ok(true),
+                v => Err(format!("bits {v:#b} are not a boolean")),
+            },
             other => Err(mismatch(&other)),
         }
     }
@@ -325,7 +357,7 @@ impl Decode for Vec<u8> {
 
     fn decode(cell: Param<'_>) -> Result<Self, String> {
         match cell {
-            Param::Bytes(b) | Param::Text(b) => Ok(b.to_vec()),
+            Param::Bytes(b) | Param::Text(b) | Param::Bits(b) => Ok(b.to_vec()),
             other => Err(mismatch(&other)),
         }
     }
@@ -350,100 +382,6 @@ impl<T: Decode> Decode for Option<T> {
             Ok(None)
         } else {
             T::decode_value(value).map(Some)
-        }
-    }
-}
-
-#[cfg(feature = "chrono")]
-mod chrono_impls {
-    use super::{mismatch, Decode, Param};
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-
-    impl Decode for NaiveDate {
-        fn decode(cell: Param<'_>) -> Result<Self, String> {
-            match cell {
-                Param::Date(d) => Ok(d),
-                other => Err(mismatch(&other)),
-            }
-        }
-    }
-    impl Decode for NaiveTime {
-        fn decode(cell: Param<'_>) -> Result<Self, String> {
-            match cell {
-                Param::Time(t) => Ok(t),
-                other => Err(mismatch(&other)),
-            }
-        }
-    }
-    impl Decode for NaiveDateTime {
-        fn decode(cell: Param<'_>) -> Result<Self, String> {
-            match cell {
-                Param::DateTime(t) => Ok(t),
-                Param::DateTimeUtc(t) => Ok(t.naive_utc()),
-                other => Err(mismatch(&other)),
-            }
-        }
-    }
-    impl Decode for DateTime<Utc> {
-        fn decode(cell: Param<'_>) -> Result<Self, String> {
-            match cell {
-                Param::DateTimeUtc(t) => Ok(t),
-                // MySQL DATETIME/TIMESTAMP carry no zone: weir reads them as UTC, which is what
-                // it writes (set the session time zone to UTC for TIMESTAMP columns).
-                Param::DateTime(t) => Ok(t.and_utc()),
-                other => Err(mismatch(&other)),
-            }
-        }
-    }
-}
-
-#[cfg(feature = "uuid")]
-impl Decode for uuid::Uuid {
-    fn decode(cell: Param<'_>) -> Result<Self, String> {
-        match cell {
-            Param::Uuid(u) => Ok(u),
-            Param::Bytes(b) if b.len() == 16 => {
-                uuid::Uuid::from_slice(b).map_err(|e| e.to_string())
-            }
-            Param::Text(b) | Param::Bytes(b) => std::str::from_utf8(b)
-                .ok()
-                .and_then(|s| uuid::Uuid::parse_str(s).ok())
-                .ok_or_else(|| "text is not a UUID".to_string()),
-            other => Err(mismatch(&other)),
-        }
-    }
-}
-
-#[cfg(feature = "json")]
-impl Decode for serde_json::Value {
-    fn decode(cell: Param<'_>) -> Result<Self, String> {
-        match cell {
-            Param::JsonText(b) | Param::Text(b) => {
-                serde_json::from_slice(b).map_err(|e| format!("invalid JSON: {e}"))
-            }
-            other => Err(mismatch(&other)),
-        }
-    }
-}
-
-#[cfg(feature = "decimal")]
-impl Decode for rust_decimal::Decimal {
-    fn decode(cell: Param<'_>) -> Result<Self, String> {
-        use std::str::FromStr;
-        let parse = |s: &str| {
-            rust_decimal::Decimal::from_str_exact(s)
-                .or_else(|_| rust_decimal::Decimal::from_scientific(s))
-                .map_err(|e| format!("decimal {s}: {e}"))
-        };
-        match cell {
-            Param::DecimalText(s) => parse(s),
-            Param::PgNumeric(raw) => parse(&pg_numeric_to_string(raw)?),
-            Param::Int(v) => Ok(rust_decimal::Decimal::from(v)),
-            Param::UInt(v) => Ok(rust_decimal::Decimal::from(v)),
-            Param::F64(v) => {
-                rust_decimal::Decimal::from_str(&v.to_string()).map_err(|e| e.to_string())
-            }
-            other => Err(mismatch(&other)),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use smallvec::SmallVec;
 
-use super::Value;
+use super::{EncodeArray, Value};
 
 /// A value borrowed from the caller or from a row: what [`Encode`] produces and the backends
 /// bind, and what a backend hands [`Decode`](super::Decode) for a column (the `Decode` docs
@@ -43,7 +43,8 @@ pub enum Param<'a> {
     PgNumeric(&'a [u8]),
     /// A JSON document as text, as a row holds it. Bound, it is sent as JSON text.
     JsonText(&'a [u8]),
-    /// A MySQL `TIME` that is not a time of day (negative, or 24 hours and more).
+    /// A length of time: a MySQL `TIME` or PostgreSQL `time` that is not a time of day
+    /// (negative, or 24 hours and more), or a [`std::time::Duration`].
     Duration {
         /// Whether it is negative.
         negative: bool,
@@ -73,6 +74,38 @@ pub enum Param<'a> {
     /// An exact decimal.
     #[cfg(feature = "decimal")]
     Decimal(rust_decimal::Decimal),
+    /// An array: `Vec<T>`, `&[T]` or `[T; N]` of an [`ArrayElement`](super::ArrayElement)
+    /// type. PostgreSQL binds it as the array type the statement asks for (`int8[]` for
+    /// `id = ANY($1)`); MySQL has no arrays: a typed error before sending.
+    Array(&'a dyn EncodeArray),
+    /// An IP address with the length of its network prefix (PostgreSQL `inet` and `cidr`); an
+    /// [`IpAddr`](std::net::IpAddr) binds with the full length, 32 or 128.
+    Inet {
+        /// The address.
+        addr: std::net::IpAddr,
+        /// The network prefix length in bits.
+        prefix: u8,
+    },
+    /// A PostgreSQL `interval`: months, days and microseconds, each with its own sign.
+    Interval {
+        /// Months (a year is 12).
+        months: i32,
+        /// Days.
+        days: i32,
+        /// Microseconds.
+        micros: i64,
+    },
+    /// A PostgreSQL `timetz`: a time of day with its UTC offset (rows only).
+    TimeTz {
+        /// Microseconds since midnight (up to 24:00:00).
+        micros: i64,
+        /// Seconds east of UTC.
+        offset: i32,
+    },
+    /// A PostgreSQL `"char"`: one byte (rows only).
+    Char(i8),
+    /// A MySQL `BIT(n)`: its bits as big-endian bytes (rows only).
+    Bits(&'a [u8]),
 }
 
 impl Param<'_> {
@@ -92,7 +125,7 @@ impl Param<'_> {
             Param::Text(_) => "text",
             Param::DecimalText(_) | Param::PgNumeric(_) => "decimal",
             Param::JsonText(_) => "JSON text",
-            Param::Duration { .. } => "duration",
+            Param::Duration { .. } => "Duration",
             Param::Other(_) => "unknown type",
             #[cfg(feature = "chrono")]
             Param::Date(_) => "NaiveDate",
@@ -108,6 +141,12 @@ impl Param<'_> {
             Param::Json(_) => "serde_json::Value",
             #[cfg(feature = "decimal")]
             Param::Decimal(_) => "Decimal",
+            Param::Array(a) => a.rust_type(),
+            Param::Inet { .. } => "IpAddr",
+            Param::Interval { .. } => "interval",
+            Param::TimeTz { .. } => "time with time zone",
+            Param::Char(_) => "i8",
+            Param::Bits(_) => "bits",
         }
     }
 }
@@ -155,6 +194,13 @@ encode_as! {
     String => |v| Param::Str(v),
     [u8] => |v| Param::Bytes(v),
     Vec<u8> => |v| Param::Bytes(v),
+    std::net::IpAddr => |v| Param::Inet { addr: *v, prefix: if v.is_ipv4() { 32 } else { 128 } },
+    // To the microsecond, as both servers keep it; a length past u64 microseconds (584,000
+    // years) has no SQL form either, and is refused there.
+    std::time::Duration => |v| Param::Duration {
+        negative: false,
+        micros: u64::try_from(v.as_micros()).unwrap_or(u64::MAX),
+    },
 }
 
 #[cfg(feature = "chrono")]

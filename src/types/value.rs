@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{pg_numeric_to_string, Decode, Encode, Param};
+use super::{array, pg_numeric_to_string, pgtext, ColumnValue, Decode, Encode, Param};
 
 /// Any column value, for code that does not know the schema (the CLI, a JSON export).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,9 +42,11 @@ pub enum Value {
     /// A JSON document.
     #[cfg(feature = "json")]
     Json(serde_json::Value),
-    /// A value of a type weir cannot show (an array, a range, a geometry...), in the backend's
-    /// wire format.
+    /// A value of a type weir cannot show (a range, a geometry...), in the backend's wire
+    /// format.
     Unsupported(Vec<u8>),
+    /// An array (PostgreSQL), one `Value` per element; a multi-dimensional array nests.
+    Array(Vec<Value>),
 }
 
 impl Decode for Value {
@@ -59,6 +61,13 @@ impl Decode for Value {
             // A `u64` a signed integer can hold reads as one.
             Param::UInt(v) => Ok(i64::try_from(v).map_or(Value::UInt(v), Value::Int)),
             other => Ok(Value::owned(other)),
+        }
+    }
+
+    fn decode_value<'a>(value: impl ColumnValue<'a>) -> Result<Self, String> {
+        match value.array() {
+            Some(array) => array::array_value(array?),
+            None => Self::decode(value.classify()?),
         }
     }
 }
@@ -107,12 +116,35 @@ impl Value {
             Param::Decimal(v) => Value::Decimal(v.to_string()),
             Param::Duration { negative, micros } => Value::Text(duration_text(negative, micros)),
             Param::Other(b) => Value::Unsupported(b.to_vec()),
+            Param::Array(a) => Value::Array(
+                (0..a.element_count())
+                    .map(|i| Value::owned(a.element(i)))
+                    .collect(),
+            ),
+            // No Rust type of their own: text as psql shows it.
+            Param::Inet { addr, prefix } => Value::Text(pgtext::inet(addr, prefix)),
+            Param::Interval {
+                months,
+                days,
+                micros,
+            } => Value::Text(pgtext::interval(months, days, micros)),
+            Param::TimeTz { micros, offset } => Value::Text(pgtext::time_tz(micros, offset)),
+            Param::Char(v) => Value::Text(pgtext::char_text(v)),
+            // A MySQL BIT(n) is a number, as MySQL compares and shows it.
+            Param::Bits(b) => {
+                let n = b.iter().fold(0u128, |n, &byte| n << 8 | u128::from(byte));
+                match (i64::try_from(n), u64::try_from(n)) {
+                    (Ok(v), _) => Value::Int(v),
+                    (_, Ok(v)) => Value::UInt(v),
+                    _ => Value::Bytes(b.to_vec()),
+                }
+            }
         }
     }
 }
 
 /// A MySQL `TIME` interval as MySQL writes it: `[-]h:mm:ss[.ffffff]`.
-fn duration_text(negative: bool, micros: u64) -> String {
+pub(super) fn duration_text(negative: bool, micros: u64) -> String {
     let secs = micros / 1_000_000;
     let frac = micros % 1_000_000;
     let sign = if negative { "-" } else { "" };
@@ -152,12 +184,14 @@ impl Encode for Value {
             Value::Uuid(u) => Param::Uuid(*u),
             #[cfg(feature = "json")]
             Value::Json(j) => Param::Json(j),
+            Value::Array(items) => Param::Array(items),
         }
     }
 }
 
 impl fmt::Display for Value {
-    /// Plain text for people: NULL as `NULL`, bytes as `\x` hex, JSON compact.
+    /// Plain text for people: NULL as `NULL`, bytes as `\x` hex, JSON compact, arrays as
+    /// PostgreSQL writes them (`{1,2,NULL}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("NULL"),
@@ -182,6 +216,7 @@ impl fmt::Display for Value {
             Value::Uuid(u) => write!(f, "{u}"),
             #[cfg(feature = "json")]
             Value::Json(j) => write!(f, "{j}"),
+            Value::Array(items) => array::write_array(f, items),
         }
     }
 }

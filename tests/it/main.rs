@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod cancel;
+mod column_types;
 mod connect;
 mod domain;
 mod errors;

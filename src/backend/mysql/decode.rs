@@ -15,6 +15,13 @@ pub(super) fn column_name(c: &Column) -> &str {
 pub(super) fn column_type_name(c: &Column) -> String {
     use ColumnType::*;
     let binary = c.character_set() == 63;
+    // A result set sends ENUM and SET columns as strings, with a flag that says which.
+    if c.flags().contains(ColumnFlags::ENUM_FLAG) {
+        return "ENUM".into();
+    }
+    if c.flags().contains(ColumnFlags::SET_FLAG) {
+        return "SET".into();
+    }
     let name = match c.column_type() {
         MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => "DECIMAL",
         MYSQL_TYPE_TINY => "TINYINT",
@@ -49,7 +56,11 @@ pub(super) fn column_type_name(c: &Column) -> String {
         }
         _ => "UNKNOWN",
     };
-    if c.flags().contains(ColumnFlags::UNSIGNED_FLAG) && c.column_type().is_numeric_type() {
+    // A YEAR column is flagged unsigned, and counts as numeric, but is named without it.
+    if c.flags().contains(ColumnFlags::UNSIGNED_FLAG)
+        && c.column_type().is_numeric_type()
+        && c.column_type() != MYSQL_TYPE_YEAR
+    {
         format!("{name} UNSIGNED")
     } else {
         name.to_owned()
@@ -108,7 +119,8 @@ fn cell_by_column(row: &mysql_async::Row, index: usize) -> Result<Param<'_>, Str
                     .and_then(|s| s.parse().ok())
                     .ok_or("bad float text")?,
             ),
-            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Param::Bytes(b),
+            MYSQL_TYPE_BIT => Param::Bits(b),
+            MYSQL_TYPE_GEOMETRY => Param::Bytes(b),
             _ if column.character_set() == 63 => Param::Bytes(b),
             _ => Param::Text(b),
         },

@@ -70,7 +70,49 @@ pub(super) fn to_value(index: usize, p: &Param<'_>) -> Result<Value> {
         Param::Json(j) => Value::Bytes(j.to_string().into_bytes()),
         #[cfg(feature = "decimal")]
         Param::Decimal(d) => Value::Bytes(d.to_string().into_bytes()),
+        Param::Array(_) => return Err(no_arrays(index, p)),
+        // An address as text: what a VARCHAR column and MariaDB's INET6 take.
+        Param::Inet { addr, prefix } => {
+            Value::Bytes(crate::types::pg_inet_text(*addr, *prefix).into_bytes())
+        }
+        Param::Interval {
+            months: 0,
+            days: 0,
+            micros,
+        } => time_value(index, p, *micros < 0, micros.unsigned_abs())?,
+        Param::Interval { .. } => {
+            return Err(refused(
+                index,
+                p,
+                "TIME",
+                "an interval of months or days has no MySQL form (their length varies)".into(),
+            ))
+        }
+        Param::TimeTz { .. } => {
+            return Err(refused(
+                index,
+                p,
+                "TIME",
+                "MySQL has no time with time zone".into(),
+            ))
+        }
+        Param::Char(v) => Value::Int(i64::from(*v)),
+        Param::Bits(b) => Value::Bytes(b.to_vec()),
     })
+}
+
+/// An array parameter: MySQL and MariaDB have no array type.
+#[cold]
+fn no_arrays(index: usize, p: &Param<'_>) -> Error {
+    refused(
+        index,
+        p,
+        "any type",
+        "MySQL and MariaDB have no array type: for `IN (...)` use the repository's \
+         Filter::in_ (one parameter per value), or bind a JSON array (serde_json::Value) \
+         and read it with JSON_TABLE or JSON_CONTAINS"
+            .into(),
+    )
 }
 
 #[cfg(feature = "chrono")]

@@ -3,11 +3,11 @@
 
 use std::error::Error as StdError;
 
-use postgres_types::{FromSql, Type};
+use postgres_types::{FromSql, Kind, Type};
 
 use super::encode::is_text;
 use super::BoxError;
-use crate::types::{ColumnValue, Decode, Param};
+use crate::types::{ArrayCells, ColumnValue, Decode, Param};
 
 /// One PostgreSQL column as tokio-postgres hands it over: its type and raw bytes, borrowed
 /// from the row. [`Decode`] reads the common types straight from it, with no [`Param`] in
@@ -16,6 +16,13 @@ use crate::types::{ColumnValue, Decode, Param};
 pub(crate) struct PgValue<'a> {
     ty: &'a Type,
     raw: Option<&'a [u8]>,
+}
+
+impl<'a> PgValue<'a> {
+    /// A value of type `ty`; `None` for NULL.
+    pub(super) fn new(ty: &'a Type, raw: Option<&'a [u8]>) -> Self {
+        PgValue { ty, raw }
+    }
 }
 
 impl<'a> ColumnValue<'a> for PgValue<'a> {
@@ -87,6 +94,16 @@ impl<'a> ColumnValue<'a> for PgValue<'a> {
             _ => None,
         }
     }
+
+    /// The elements of an array value, each a value of the element type.
+    fn array(
+        self,
+    ) -> Option<Result<ArrayCells<impl Iterator<Item = Result<Self, String>>>, String>> {
+        match self.ty.kind() {
+            Kind::Array(elem) => Some(super::array::cells(elem, self.raw?)),
+            _ => None,
+        }
+    }
 }
 
 /// `T` decoded inside tokio-postgres's own `try_get`, which hands over the column's type and
@@ -138,7 +155,6 @@ fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Param<'a>, String> {
         Type::INT4 => Param::Int(i64::from(from::<i32>(ty, raw)?)),
         Type::INT8 => Param::Int(from(ty, raw)?),
         Type::OID => Param::Int(i64::from(from::<u32>(ty, raw)?)),
-        Type::CHAR => Param::Int(i64::from(from::<i8>(ty, raw)?)),
         Type::FLOAT4 => Param::F32(from(ty, raw)?),
         Type::FLOAT8 => Param::F64(from(ty, raw)?),
         Type::BYTEA => Param::Bytes(raw),
@@ -151,7 +167,7 @@ fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Param<'a>, String> {
         #[cfg(feature = "chrono")]
         Type::DATE => Param::Date(from(ty, raw)?),
         #[cfg(feature = "chrono")]
-        Type::TIME => Param::Time(from(ty, raw)?),
+        Type::TIME => super::other::time(raw)?,
         #[cfg(feature = "chrono")]
         Type::TIMESTAMP => Param::DateTime(from(ty, raw)?),
         #[cfg(feature = "chrono")]
@@ -159,6 +175,6 @@ fn decode_cell<'a>(ty: &Type, raw: &'a [u8]) -> Result<Param<'a>, String> {
         #[cfg(feature = "uuid")]
         Type::UUID => Param::Uuid(from(ty, raw)?),
         _ if is_text(ty) => Param::Text(raw),
-        _ => Param::Other(raw),
+        _ => super::other::decode(ty, raw)?,
     })
 }

@@ -61,7 +61,7 @@ impl ToSql for Bind<'_> {
             Box::new(EncodeFailure {
                 index: self.index,
                 rust_type: self.param.rust_type(),
-                sql_type: ty.name().to_owned(),
+                sql_type: type_name(ty),
                 reason,
             }) as BoxError
         })
@@ -73,6 +73,14 @@ impl ToSql for Bind<'_> {
     }
 
     postgres_types::to_sql_checked!();
+}
+
+/// A type's name as people write it: `int8[]` for PostgreSQL's `_int8`.
+pub(super) fn type_name(ty: &Type) -> String {
+    match ty.kind() {
+        Kind::Array(elem) => format!("{}[]", elem.name()),
+        _ => ty.name().to_owned(),
+    }
 }
 
 pub(super) fn is_text(ty: &Type) -> bool {
@@ -91,7 +99,7 @@ fn range<T, E>(r: Result<T, E>) -> Result<T, String> {
     r.map_err(|_| "value out of range for the column type".to_string())
 }
 
-fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
+pub(super) fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
     match (param, ty) {
         (Param::Null, _) => Ok(IsNull::Yes),
         (Param::Bool(v), &Type::BOOL) => delegate(*v, ty, out),
@@ -197,6 +205,50 @@ fn encode(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, St
         #[cfg(feature = "json")]
         (Param::Json(j), &Type::JSON | &Type::JSONB) => delegate(*j, ty, out),
         (Param::Untyped(s), _) => encode_untyped(s, ty, out),
+        _ => encode_other(param, ty, out),
+    }
+}
+
+/// The pairs past the common ones, out of their way.
+fn encode_other(param: &Param<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
+    use super::other;
+    match (param, ty) {
+        (Param::Array(a), _) => super::array::encode_array(*a, ty, out),
+        (Param::Int(v), &Type::CHAR) => delegate(range(i8::try_from(*v))?, ty, out),
+        (Param::UInt(v), &Type::CHAR) => delegate(range(i8::try_from(*v))?, ty, out),
+        (Param::Char(v), _) => encode(&Param::Int(i64::from(*v)), ty, out),
+        (Param::Inet { addr, prefix }, &Type::INET | &Type::CIDR) => {
+            other::encode_inet(*addr, *prefix, ty, out)
+        }
+        (Param::Inet { addr, prefix }, t) if is_text(t) => {
+            out.extend_from_slice(crate::types::pg_inet_text(*addr, *prefix).as_bytes());
+            Ok(IsNull::No)
+        }
+        // An address as text, as a `Value` holds one.
+        (Param::Str(s), &Type::INET | &Type::CIDR) => encode_untyped(s, ty, out),
+        (
+            Param::Interval {
+                months,
+                days,
+                micros,
+            },
+            &Type::INTERVAL,
+        ) => Ok(other::encode_interval(*months, *days, *micros, out)),
+        (Param::Duration { negative, micros }, &Type::INTERVAL) => {
+            other::encode_duration(*negative, *micros, out)
+        }
+        (Param::TimeTz { micros, offset }, &Type::TIMETZ) => {
+            Ok(other::encode_time_tz(*micros, *offset, out))
+        }
+        (Param::Bits(b), &Type::BYTEA) => {
+            out.extend_from_slice(b);
+            Ok(IsNull::No)
+        }
+        (_, t) if matches!(t.kind(), Kind::Array(_)) => Err(format!(
+            "a {} parameter takes an array (Vec<T>, &[T]), not {}",
+            type_name(t),
+            param.rust_type()
+        )),
         _ => Err("incompatible types".into()),
     }
 }
@@ -267,7 +319,7 @@ fn pg_time(t: chrono::NaiveTime) -> Result<chrono::NaiveTime, String> {
 
 /// Reads text as the parameter's type, as psql reads a literal.
 fn encode_untyped(s: &str, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
-    let bad = || format!("`{s}` is not a valid {}", ty.name());
+    let bad = || format!("`{s}` is not a valid {}", type_name(ty));
     let t = s.trim();
     let typed = match *ty {
         Type::BOOL => match t.to_ascii_lowercase().as_str() {
@@ -312,6 +364,10 @@ fn encode_untyped(s: &str, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Stri
         ),
         #[cfg(feature = "uuid")]
         Type::UUID => Param::Uuid(t.parse().map_err(|_| bad())?),
+        Type::INET | Type::CIDR => super::other::parse_inet(t).ok_or_else(bad)?,
+        _ if matches!(ty.kind(), Kind::Array(_)) => {
+            return super::array::encode_untyped_array(s, ty, out)
+        }
         _ => Param::Str(s),
     };
     encode(&typed, ty, out)

@@ -2,11 +2,13 @@
 //! sessions, statements and rows. Opening sessions is in `connect`, values in `encode` and
 //! `decode`, error codes in `error`, `LISTEN` in `listen`.
 
+mod array;
 mod connect;
 mod decode;
 mod encode;
 mod error;
 mod listen;
+mod other;
 mod socket;
 
 use std::error::Error as StdError;
@@ -295,7 +297,7 @@ impl Adapter for PgConn {
     fn column_type(row: &tokio_postgres::Row, index: usize) -> String {
         row.columns()
             .get(index)
-            .map(|c| c.type_().name().to_owned())
+            .map(|c| encode::type_name(c.type_()))
             .unwrap_or_default()
     }
 
