@@ -557,11 +557,21 @@ async fn close_refuses_waiters_at_once_and_returns_soon_after_its_grace(ctx: Ctx
             "a statement that outlived the grace succeeded: {r:?}"
         );
     }
+    // Without the cancel, close would wait out the 5 s sleeps (and took 4.6 s before the fix).
     assert!(
-        took >= grace && took < grace + Duration::from_millis(1500),
+        took >= grace && took < grace + Duration::from_millis(2000),
         "close took {took:?} for a grace of {grace:?}"
     );
-    assert_eq!(ctx.running("weir-close-q").await, 0);
+    // The cancelled statements are gone from the server; on a loaded MariaDB a killed
+    // session can stay listed a moment after the pool let it go (its watcher gives up a look
+    // that takes over a second), so allow one.
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            ctx.running("weir-close-q").await == 0
+        })
+        .await,
+        "a cancelled statement still runs on the server after close"
+    );
 }
 
 /// Four callers on a pool of 4 for 4 s, their statements cut off by 5-15 ms deadlines or their
