@@ -237,8 +237,9 @@ impl Database {
             match outcome {
                 Err(e) if e.is_retryable_transaction_error() => {
                     tracing::debug!("transaction conflict, retrying: {e}");
-                    lane.stats.record_retry(&lane.name);
-                    retries.pause(e).await?;
+                    retries
+                        .pause(e, || lane.stats.record_retry(&lane.name))
+                        .await?;
                 }
                 done => return done,
             }

@@ -107,13 +107,15 @@ impl<'p> Retries<'p> {
         }
     }
 
-    /// After a failure that may be retried: sleeps the backoff and returns `Ok`, or returns
-    /// the error when the policy gives up.
-    pub(crate) async fn pause(&mut self, failure: Error) -> Result<()> {
+    /// After a failure that may be retried: calls `on_retry` (so a retry is counted once it
+    /// is decided, and only then), sleeps the backoff and returns `Ok`; or returns the error
+    /// when the policy gives up.
+    pub(crate) async fn pause(&mut self, failure: Error, on_retry: impl FnOnce()) -> Result<()> {
         self.tries += 1;
         let since = *self.started.get_or_insert_with(Instant::now);
         match self.policy.backoff(self.tries, since) {
             Some(pause) => {
+                on_retry();
                 tokio::time::sleep(pause).await;
                 Ok(())
             }

@@ -88,8 +88,9 @@ pub(crate) async fn acquire(
                     ..
                 },
             ) => {
-                retries.pause(e).await?;
-                scope.lane.stats.record_retry(&scope.lane.name);
+                retries
+                    .pause(e, || scope.lane.stats.record_retry(&scope.lane.name))
+                    .await?;
             }
             Err(e) => return Err(e),
         }

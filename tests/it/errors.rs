@@ -10,6 +10,7 @@ both_backends!(
     duplicate_key_is_unique_violation_with_its_name,
     foreign_key_violation_is_typed,
     syntax_error_keeps_the_pool_healthy,
+    retries_counted_are_retries_made,
 );
 
 /// A duplicate key is UniqueViolation on both backends, naming the constraint or key.
@@ -83,4 +84,36 @@ async fn syntax_error_keeps_the_pool_healthy(ctx: Ctx) {
     assert!(err.as_database_error().is_some(), "{err:?}");
     let one: i64 = db.fetch_scalar("SELECT 1", ()).await.unwrap();
     assert_eq!(one, 1);
+}
+
+/// A transaction that conflicts on every attempt runs as often as the retry policy allows, and
+/// the lane's retry count says how many of those runs were retries (it counted the give-up as
+/// one more before the fix).
+async fn retries_counted_are_retries_made(ctx: Ctx) {
+    let policy = weir::RetryPolicy::default()
+        .with_max_attempts(3)
+        .with_backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(5),
+        );
+    let db = ctx.pool(|c| c.with_retry(policy)).await;
+    let conflict = ctx.sql(
+        "DO $$ BEGIN RAISE EXCEPTION 'forced conflict' USING ERRCODE = 'serialization_failure'; END $$",
+        "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'forced conflict'",
+    );
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let err = db
+        .transaction_with_retry(|tx| {
+            let (conflict, runs) = (conflict.to_owned(), runs.clone());
+            Box::pin(async move {
+                runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tx.execute(&conflict, ()).await
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable_transaction_error(), "{err:?}");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 3);
+    let stats = db.stats();
+    assert_eq!(stats.lane("default").unwrap().retried, 2);
 }
