@@ -30,6 +30,28 @@ impl DatabaseConfig {
                 )))
             }
         };
+        // With no `@` before the first `/` or `?` but one after it, the `@` most likely ends
+        // credentials holding an unescaped `/` or `?`: the pieces parsed below would be parts
+        // of the password, so no error may echo them.
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, after) = rest.split_at(authority_end);
+        let ambiguous = !authority.contains('@') && after.contains('@');
+        let credentials_split = || {
+            Error::Config(
+                "the URL has an `@` after its host: if the user name or password holds `/`, `?` \
+                 or `@`, percent-encode them (%2F, %3F, %40); an `@` in the database name or an \
+                 option's name must be %40 too"
+                    .into(),
+            )
+        };
+        if ambiguous && at_outside_option_values(after) {
+            return Err(credentials_split());
+        }
+        Self::from_url_parts(backend, rest)
+            .map_err(|e| if ambiguous { credentials_split() } else { e })
+    }
+
+    fn from_url_parts(backend: Backend, rest: &str) -> Result<Self> {
         let mut cfg = DatabaseConfig::new(backend);
         let (rest, query) = match rest.split_once('?') {
             Some((r, q)) => (r, Some(q)),
@@ -57,9 +79,9 @@ impl DatabaseConfig {
             None => authority,
         };
         let (host, port) = split_host_port(hostport)?;
-        // `scheme:///db` leaves the host to its default (or to a `host=` option); an empty
-        // host between a user and a port is a typo, not a request for localhost.
-        let empty_host = host.is_empty() && (port.is_some() || hostport.len() < authority.len());
+        // `scheme:///db` and `scheme://user@/db` leave the host to its default (or to a
+        // `host=` option), as libpq does; an empty host before a port is a typo.
+        let empty_host = host.is_empty() && port.is_some();
         if !host.is_empty() {
             cfg.host = decode(host, "host")?;
         }
@@ -100,6 +122,20 @@ impl DatabaseConfig {
         option.apply(&mut self, key, value)?;
         Ok(self)
     }
+}
+
+/// Whether an `@` in what follows a URL's host sits in the path or in an option's name, where
+/// none belongs, rather than in an option's value (`application_name=svc@host`).
+fn at_outside_option_values(after_authority: &str) -> bool {
+    let (path, query) = after_authority
+        .split_once('?')
+        .unwrap_or((after_authority, ""));
+    path.contains('@')
+        || query.split('&').any(|pair| {
+            pair.split_once('=')
+                .map_or(pair, |(key, _)| key)
+                .contains('@')
+        })
 }
 
 fn decode(s: &str, what: &str) -> Result<String> {

@@ -66,6 +66,12 @@ fn malformed_urls_are_config_errors() {
         ("mysql://root@:3306/test", "host is empty"),
         ("postgres://u@::1/db", "in brackets"),
         ("mysql://u@fe80::1:3306/db", "in brackets"),
+        // A password with an unescaped `/` or `?` ends the host early: the pieces after it are
+        // the password's, and no message may echo them (one said "port `pw1` is not a number").
+        ("postgres://app:pw1/Zq9@h/db", "percent-encode"),
+        ("mysql://app:pw1?Zq9@h/db", "percent-encode"),
+        ("postgres://app:pw1?Zq9=1&x@h/db", "percent-encode"),
+        ("postgres://app:pw1?Zq9=x@h/db", "percent-encode"),
     ] {
         let err = match DatabaseConfig::from_url(url).and_then(|c| c.validate().map(|()| c)) {
             Err(e) => e,
@@ -74,7 +80,7 @@ fn malformed_urls_are_config_errors() {
         assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
         let text = err.to_string();
         assert!(text.contains(needle), "{url}: {text}");
-        for secret in ["%G0", "abc%4"] {
+        for secret in ["%G0", "abc%4", "pw1", "Zq9"] {
             assert!(!text.contains(secret), "{url}: {text}");
         }
     }
@@ -89,12 +95,18 @@ fn bracketed_ipv6_and_hosts_from_options_parse() {
         ("mysql://u@[::1]/db", "::1", 3306),
         ("postgres://u@/db?host=db.internal", "db.internal", 5432),
         ("postgres:///db", "localhost", 5432),
+        // No host after the user: the default, as libpq reads it (this was refused).
+        ("postgres://u@/db", "localhost", 5432),
+        ("mysql://root@/test", "localhost", 3306),
     ] {
         let c = DatabaseConfig::from_url(url).unwrap();
         assert_eq!((c.host(), c.port()), (host, port), "{url}");
     }
     let c = DatabaseConfig::from_url("postgres://u@:5432/db?socket=/run/postgresql").unwrap();
     assert_eq!(c.host(), "localhost");
+    // An `@` in an option's value is not taken for the end of credentials.
+    let c = DatabaseConfig::from_url("postgres://h/db?application_name=svc@host").unwrap();
+    assert_eq!(c.host(), "h");
 }
 
 /// An unknown database is `Connect { kind: UnknownDatabase }`, an unknown user
