@@ -2,8 +2,9 @@
 //! for a quickstart on a machine with no server running, or tests that must not touch a shared
 //! one. It lives in a fresh data directory (under `/dev/shm` where there is one), listens on
 //! 127.0.0.1 on a free port below 32768 (the kernel lends the ports above to outgoing
-//! connections), trusts local connections, and runs as the `postgres` OS user when started by
-//! root (PostgreSQL refuses to run as root).
+//! connections), lets in only the holder of a random password (other users of the machine
+//! share its loopback), and runs as the `postgres` OS user when started by root (PostgreSQL
+//! refuses to run as root). Its directory has a random name and mode 0700.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,7 +12,6 @@ use std::process::{Command, Stdio};
 use crate::error::{Error, Result};
 
 /// A throwaway PostgreSQL server; dropping it stops the server and removes its data.
-#[derive(Debug)]
 pub struct ThrowawayPostgres {
     bindir: PathBuf,
     dir: PathBuf,
@@ -34,9 +34,18 @@ impl ThrowawayPostgres {
             .map_err(|e| Error::Config(format!("starting a throwaway PostgreSQL: {e}")))?
     }
 
-    /// The URL of its `postgres` database, as user `postgres`.
+    /// The URL of its `postgres` database, as user `postgres`, with the server's password.
     pub fn url(&self) -> &str {
         &self.url
+    }
+}
+
+impl std::fmt::Debug for ThrowawayPostgres {
+    /// The directory and the port; never the URL, which holds the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThrowawayPostgres")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -80,31 +89,41 @@ fn start_blocking() -> Result<ThrowawayPostgres> {
         std::env::temp_dir()
     };
     let port = free_port()?;
-    let dir = base.join(format!("weir-throwaway-pg-{}-{port}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| fail(&format!("{}: {e}", dir.display())))?;
+    // A name nobody can guess, made with create_dir (never reusing what is there) and mode
+    // 0700: a shared /dev/shm must not let another user plant or read anything in it.
+    let dir = base.join(format!("weir-throwaway-pg-{}-{port}", random_hex(8)?));
+    private_dir(&dir).map_err(|e| fail(&format!("{}: {e}", dir.display())))?;
+    let password = random_hex(16)?;
     // From here on, dropping it removes what was made, even when a step fails.
     let server = ThrowawayPostgres {
-        url: format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"),
+        url: format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres?sslmode=disable"),
         bindir,
         dir,
     };
+    let pwfile = server.dir.join("pwfile");
+    std::fs::write(&pwfile, &password).map_err(|e| fail(&format!("{}: {e}", pwfile.display())))?;
     if is_root() {
-        run(Command::new("chown").arg("postgres:").arg(&server.dir))?;
+        run(Command::new("chown")
+            .arg("-R")
+            .arg("postgres:")
+            .arg(&server.dir))?;
     }
     let data = server.dir.join("data");
-    run(as_postgres(&server.bindir.join("initdb"))
+    let initdb = run(as_postgres(&server.bindir.join("initdb"))
         .arg("-D")
         .arg(&data)
+        .arg(format!("--pwfile={}", pwfile.display()))
         .args([
             "-U",
             "postgres",
-            "--auth=trust",
+            "--auth=scram-sha-256",
             "-N",
             "-E",
             "UTF8",
             "--locale=C",
-        ]))?;
+        ]));
+    let _ = std::fs::remove_file(&pwfile);
+    initdb?;
     let options = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
         server.dir.display()
@@ -116,6 +135,24 @@ fn start_blocking() -> Result<ThrowawayPostgres> {
         .arg(server.dir.join("log"))
         .args(["-o", &options, "-w", "start"]))?;
     Ok(server)
+}
+
+/// `bytes` random bytes from the kernel, as hex.
+fn random_hex(bytes: usize) -> Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| fail(&format!("/dev/urandom: {e}")))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Creates `dir`, which must not exist yet, readable by its owner only.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn fail(why: &str) -> Error {
