@@ -97,8 +97,10 @@ pub trait Executor: Plumbing + Send + Sync {
     }
 
     /// Runs calls through this executor in the named lane (see
-    /// [`DatabaseConfig::with_lane`](crate::DatabaseConfig::with_lane)). On a connection or a
-    /// transaction, which already hold their permit, the lane only labels the statistics.
+    /// [`DatabaseConfig::with_lane`](crate::DatabaseConfig::with_lane)). A connection or a
+    /// transaction holds a default-lane permit from the moment it was taken, so there the
+    /// name has no effect: its calls are admitted and counted in the default lane. (Generic
+    /// code may still call `lane` on any executor.)
     fn lane(&self, name: &str) -> Scoped<'_, Self>
     where
         Self: Sized,
