@@ -50,7 +50,9 @@ impl Failure {
 fn caret(sql: &str, position: u32) -> Option<String> {
     let at = usize::try_from(position).ok()?.checked_sub(1)?;
     let (mut line_no, mut line_start, mut column) = (1, 0, 0);
-    for (i, (byte, c)) in sql.char_indices().enumerate() {
+    // One place past the last character: PostgreSQL's "at end of input" points there.
+    let places = sql.char_indices().map(Some).chain(std::iter::once(None));
+    for (i, place) in places.enumerate() {
         if i == at {
             let line = sql[line_start..].lines().next().unwrap_or("");
             let prefix = format!("LINE {line_no}: ");
@@ -59,6 +61,7 @@ fn caret(sql: &str, position: u32) -> Option<String> {
                 " ".repeat(prefix.chars().count() + column)
             ));
         }
+        let Some((byte, c)) = place else { break };
         if c == '\n' {
             line_no += 1;
             line_start = byte + 1;
@@ -133,5 +136,19 @@ mod tests {
             one_line("near 'x\n  y' at line 2\n"),
             "near 'x y' at line 2"
         );
+    }
+
+    #[test]
+    fn caret_marks_the_place_and_the_end_of_input() {
+        assert_eq!(
+            caret("SELECT 1\nFORM t", 10).as_deref(),
+            Some("LINE 2: FORM t\n        ^")
+        );
+        // "syntax error at end of input" points one past the last character.
+        assert_eq!(
+            caret("SELECT 1 +", 11).as_deref(),
+            Some("LINE 1: SELECT 1 +\n                  ^")
+        );
+        assert_eq!(caret("SELECT 1 +", 12), None);
     }
 }
