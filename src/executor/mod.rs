@@ -112,7 +112,10 @@ pub trait Executor: Plumbing + Send + Sync {
         }
     }
 
-    /// Runs a statement and returns the number of rows it affected.
+    /// Runs a statement and returns the number of rows it affected: the rows an `INSERT`,
+    /// `UPDATE` or `DELETE` changed, and for a statement that returns rows (`SELECT`, `SHOW`,
+    /// `... RETURNING`) the number of rows it returned, which are read and dropped. The same
+    /// on both backends. (MySQL's own count for an `UPDATE` is of rows changed, not matched.)
     ///
     /// # Errors
     /// Acquire, limit, parameter and server errors; see [`Error`](crate::Error).

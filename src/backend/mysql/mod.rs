@@ -179,10 +179,26 @@ impl Adapter for MyConn {
     ) -> Result<u64> {
         let b = self.bind(sql, params, placeholders)?;
         let conn = self.conn()?;
-        conn.exec_drop(b.sql.as_str(), b.params)
+        let mut result = conn
+            .exec_iter(b.sql.as_str(), b.params)
             .await
             .map_err(map_error)?;
-        let affected = conn.affected_rows();
+        // A statement that returns rows counts them, as PostgreSQL's tag does (MySQL reports
+        // no affected rows for a SELECT); reading them is what dropping the result does too.
+        let mut returned: Option<u64> = None;
+        loop {
+            if !result.columns_ref().is_empty() {
+                returned.get_or_insert(0);
+            }
+            while result.next().await.map_err(map_error)?.is_some() {
+                *returned.get_or_insert(0) += 1;
+            }
+            if result.is_empty() {
+                break;
+            }
+        }
+        result.drop_result().await.map_err(map_error)?;
+        let affected = returned.unwrap_or_else(|| conn.affected_rows());
         self.note_ok_packet();
         Ok(affected)
     }

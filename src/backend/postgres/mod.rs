@@ -149,6 +149,10 @@ impl Adapter for PgConn {
         _placeholders: Placeholders,
     ) -> Result<u64> {
         let stmt = self.prepare(sql, params).await?;
+        if !stmt.columns().is_empty() {
+            // The tag of SHOW, EXPLAIN or CALL has no count: count the rows, as on MySQL.
+            return self.count_rows(sql, params).await;
+        }
         match self.client.execute_raw(&stmt, binds(params)).await {
             Err(e) if is_stale_plan(&e) => {
                 self.forget(sql);
@@ -361,6 +365,22 @@ impl PgConn {
             }
             r => r.map_err(|e| map_error(&e)),
         }
+    }
+
+    /// Runs a statement that returns rows and counts them.
+    async fn count_rows(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let stream = self.query(sql, params).await?;
+        pin_mut!(stream);
+        let mut n = 0;
+        while stream
+            .try_next()
+            .await
+            .map_err(|e| map_error(&e))?
+            .is_some()
+        {
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Drops a cached statement the server no longer accepts.
