@@ -108,6 +108,7 @@ compile_error!("weir needs at least one backend feature: `postgres` or `mysql`")
 
 // Leaves: each names none of the modules below it.
 mod config;
+mod describe;
 mod engine;
 mod error;
 mod retry;
@@ -141,6 +142,7 @@ pub use config::{
 };
 pub use connection::Connection;
 pub use database::{BoxFuture, Database};
+pub use describe::{ColumnDescription, Description, ParamDescription};
 pub use engine::Backend;
 pub use error::{CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
 pub use executor::{Executor, Scoped};

@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_core::Stream;
 
 use crate::backend::CopyTarget;
+use crate::describe::Description;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::policy::{self, CallScope, SessionGuard};
@@ -200,6 +201,31 @@ pub trait Executor: Plumbing + Send + Sync {
             let params = params.to_params();
             call!(self, sql, |s| s.fetch_scalar(sql, &params))
         }
+    }
+
+    /// Prepares a statement without running it and returns its parameter types and result
+    /// columns (name, SQL type, nullability where the server says). A statement that returns
+    /// no rows has no columns; a query's columns are known here even when it would return
+    /// no row. The statement goes through the call's lane, deadline and session as any
+    /// other, and stays in the session's statement cache for a later call to run.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &weir::Database) -> weir::Result<()> {
+    /// use weir::Executor;
+    ///
+    /// let d = db.describe("SELECT id, name FROM users WHERE id = $1").await?;
+    /// for c in &d.columns {
+    ///     println!("{} {} nullable: {:?}", c.name, c.sql_type, c.nullable);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute): the server's error for invalid SQL,
+    /// [`Error::InvalidStatement`](crate::Error::InvalidStatement) for an empty statement or a
+    /// `?` placeholder on MySQL. In a transaction, a failure fails the transaction.
+    fn describe(&self, sql: &str) -> impl Future<Output = Result<Description>> + Send {
+        async move { call!(self, sql, |s| s.describe(sql)) }
     }
 
     /// Streams rows as the server sends them, without buffering the result.

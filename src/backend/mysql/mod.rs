@@ -5,6 +5,7 @@
 
 mod connect;
 mod decode;
+mod describe;
 mod encode;
 mod error;
 mod farewell;
@@ -20,6 +21,7 @@ pub(crate) use connect::MyConnector;
 
 use super::{savepoint_name, Adapter, Control, CopyTarget, Placeholders, Slot};
 use crate::config::{AccessMode, DatabaseConfig, TxOptions};
+use crate::describe::Description;
 use crate::error::{Error, Result};
 use crate::sql::RewriteCache;
 use crate::types::{CopyRows, Decode, Param};
@@ -225,6 +227,10 @@ impl Adapter for MyConn {
         .transpose()
     }
 
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        describe::describe(self, sql).await
+    }
+
     /// MySQL has no client-side `COPY` that works on every server: the repository sends
     /// multi-row `INSERT`s there instead.
     async fn copy_in(&mut self, _: CopyTarget<'_>, _: &dyn CopyRows) -> Result<u64> {
@@ -346,6 +352,17 @@ impl MyConn {
         Ok(())
     }
 
+    /// The SQL to send: `$n` rewritten to `?` (and a `?` of the caller's refused).
+    fn sql_text<'s>(&self, sql: &'s str, placeholders: Placeholders) -> Result<SqlText<'s>> {
+        // SQL with neither `$` nor `?` needs no lexing; a `?` in the caller's SQL is lexed
+        // (once, the verdict cached with the rewrite) to refuse it outside literals.
+        if placeholders == Placeholders::Native || !(sql.contains('$') || sql.contains('?')) {
+            Ok(SqlText::Original(sql))
+        } else {
+            Ok(SqlText::Rewritten(self.rewrites.get(sql)?))
+        }
+    }
+
     fn bind<'s>(
         &self,
         sql: &'s str,
@@ -353,20 +370,20 @@ impl MyConn {
         placeholders: Placeholders,
     ) -> Result<Bound<'s>> {
         self.check_sizes(params)?;
-        // SQL with neither `$` nor `?` needs no lexing; a `?` in the caller's SQL is lexed
-        // (once, the verdict cached with the rewrite) to refuse it outside literals.
-        if placeholders == Placeholders::Native || !(sql.contains('$') || sql.contains('?')) {
-            let values = params
-                .iter()
-                .enumerate()
-                .map(|(i, p)| to_value(i, p))
-                .collect::<Result<Vec<Value>>>()?;
-            return Ok(Bound {
-                sql: SqlText::Original(sql),
-                params: positional(values),
-            });
-        }
-        let rw = self.rewrites.get(sql)?;
+        let rw = match self.sql_text(sql, placeholders)? {
+            SqlText::Original(sql) => {
+                let values = params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| to_value(i, p))
+                    .collect::<Result<Vec<Value>>>()?;
+                return Ok(Bound {
+                    sql: SqlText::Original(sql),
+                    params: positional(values),
+                });
+            }
+            SqlText::Rewritten(rw) => rw,
+        };
         if rw.param_count != params.len() {
             return Err(Error::ParamCount {
                 expected: rw.param_count,

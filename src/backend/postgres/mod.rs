@@ -5,6 +5,7 @@
 mod array;
 mod connect;
 mod decode;
+mod describe;
 mod encode;
 mod error;
 mod listen;
@@ -25,6 +26,7 @@ pub(crate) use listen::PgListener;
 
 use super::{savepoint_name, Adapter, Control, CopyTarget, Placeholders, Slot};
 use crate::config::{AccessMode, DatabaseConfig, TxOptions};
+use crate::describe::Description;
 use crate::error::{Error, Result};
 use crate::types::{CopyRows, Decode, Param};
 use connect::{PgTls, Server};
@@ -186,6 +188,10 @@ impl Adapter for PgConn {
         Ok(first)
     }
 
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        describe::describe(self, sql).await
+    }
+
     /// Loads `rows` into `table` with one binary `COPY ... FROM STDIN`: the driver's fastest
     /// bulk path, several times a multi-row `INSERT`, and one transaction however many rows.
     /// Each row has `width` values; the column types come from a prepared `INSERT` on the same
@@ -332,17 +338,22 @@ impl PgConn {
             .map_err(|e| map_error(&e))
     }
 
-    async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
-        let stmt = match self.client.prepare_cached(sql).await {
-            Ok(stmt) => stmt,
+    /// Prepares `sql` (or takes it from the cache), whatever parameters it takes.
+    async fn prepare_any(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        match self.client.prepare_cached(sql).await {
+            Ok(stmt) => Ok(stmt),
             // A placeholder past $65535 overflows the protocol's 16-bit parameter count: the
             // driver cannot read the server's reply and drops the connection. Name the cause.
             Err(e) if e.as_db_error().is_none() => {
                 crate::sql::rewrite_placeholders(sql, false)?;
-                return Err(map_error(&e));
+                Err(map_error(&e))
             }
-            Err(e) => return Err(map_error(&e)),
-        };
+            Err(e) => Err(map_error(&e)),
+        }
+    }
+
+    async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
+        let stmt = self.prepare_any(sql).await?;
         if stmt.params().len() != params.len() {
             return Err(Error::ParamCount {
                 expected: stmt.params().len(),
