@@ -234,6 +234,8 @@ pub trait Executor: Plumbing + Send + Sync {
     /// dropped early has its statement cancelled on the server and its connection discarded.
     /// The call deadline covers getting the connection, not reading the rows: the caller
     /// decides how long to read. The stream is `Unpin`: read it with `try_next` as it is.
+    /// A result with no rows yields no [`Row`](crate::Row) to read columns from:
+    /// [`describe`](Self::describe) gives them.
     ///
     /// ```no_run
     /// # async fn f(db: &weir::Database) -> weir::Result<()> {
