@@ -8,11 +8,11 @@
 //! each other. `.ci/check-layers` keeps it so.
 //!
 //! 1. Leaves, which name no other module but each other's plain data: `engine` ([`Backend`]),
-//!    `error` ([`Error`] and its predicates), `config` ([`DatabaseConfig`]: plain settings, a URL
-//!    parser, the builder), `types` ([`Encode`], [`Decode`], [`Value`]), `sql` (the one lexer of
-//!    both dialects: `$n` placeholders for MySQL, the session scan, [`split_script`], identifier
-//!    quoting), `retry` ([`RetryPolicy`] and its backoff), `stats` (per-lane counts, also through
-//!    the `metrics` facade).
+//!    `error` ([`Error`] and its predicates), `describe` ([`Description`]), `config`
+//!    ([`DatabaseConfig`]: plain settings, a URL parser, the builder), `types` ([`Encode`],
+//!    [`Decode`], [`Value`]), `sql` (the one lexer of both dialects: `$n` placeholders for
+//!    MySQL, the session scan, [`split_script`], identifier quoting), `retry` ([`RetryPolicy`]
+//!    and its backoff), `stats` (per-lane counts, also through the `metrics` facade).
 //! 2. `backend`: the adapter contract, one crate-private trait, implemented by
 //!    `backend/postgres` and `backend/mysql`, the only code that names a driver type. Adapters do
 //!    I/O, write the SQL that differs per backend, convert values and classify error codes; they
@@ -108,6 +108,7 @@ compile_error!("weir needs at least one backend feature: `postgres` or `mysql`")
 
 // Leaves: each names none of the modules below it.
 mod config;
+mod describe;
 mod engine;
 mod error;
 mod retry;
@@ -141,6 +142,7 @@ pub use config::{
 };
 pub use connection::Connection;
 pub use database::{BoxFuture, Database};
+pub use describe::{ColumnDescription, Description, ParamDescription};
 pub use engine::Backend;
 pub use error::{CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
 pub use executor::{Executor, Scoped};

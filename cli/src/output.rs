@@ -44,7 +44,17 @@ impl<W: Write> RowWriter<W> {
         }
     }
 
-    /// Writes one row; `columns` is read from the first row only.
+    /// Starts the output with the result's columns (the CSV header), so that a result with
+    /// no rows still shows them.
+    pub fn columns(&mut self, cols: Vec<Column>) -> io::Result<()> {
+        if self.columns.is_none() {
+            self.start(&cols)?;
+            self.columns = Some(cols);
+        }
+        Ok(())
+    }
+
+    /// Writes one row; `columns` is read from the first row only, if not given before.
     pub fn row(
         &mut self,
         columns: impl FnOnce() -> Vec<Column>,

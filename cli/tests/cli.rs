@@ -283,6 +283,79 @@ async fn query_prints_csv_json_and_table() {
 }
 
 #[tokio::test]
+async fn query_of_no_rows_prints_the_header() {
+    each_backend("cli_no_rows", async |ctx| {
+        create_items(ctx).await;
+        let sql = "SELECT id, name FROM items WHERE id > $1";
+
+        let o = ctx.weir(&["query", sql, "-p", "100"]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), " id | name\n----+------\n(0 rows)\n");
+        assert_eq!(stderr(&o), "");
+
+        let o = ctx.weir(&["query", sql, "-p", "100", "--format", "csv"]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "id,name\r\n");
+
+        let o = ctx.weir(&["query", sql, "-p", "100", "--format", "json"]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn query_of_a_statement_without_rows_prints_rows_affected() {
+    each_backend("cli_query_affected", async |ctx| {
+        create_items(ctx).await;
+        let o = ctx.weir(&[
+            "query",
+            "UPDATE items SET note = 'y' WHERE id >= $1",
+            "-p",
+            "2",
+        ]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "2 rows affected\n");
+        assert_eq!(stderr(&o), "");
+
+        let insert = "INSERT INTO items (id, name) VALUES (4, 'four')";
+        let o = ctx.weir(&["query", insert, "--format", "csv"]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "1 row affected\n");
+
+        // Each ran once.
+        let n: i64 = ctx
+            .db()
+            .fetch_scalar("SELECT COUNT(*) FROM items WHERE note = 'y'", ())
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let n: i64 = ctx
+            .db()
+            .fetch_scalar("SELECT COUNT(*) FROM items", ())
+            .await
+            .unwrap();
+        assert_eq!(n, 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn exec_counts_selected_rows_the_same_on_both_backends() {
+    each_backend("cli_exec_select", async |ctx| {
+        create_items(ctx).await;
+        let o = ctx.weir(&["exec", "SELECT id FROM items WHERE id <= 2"]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "2 rows affected\n");
+
+        let o = ctx.weir(&["exec", "SELECT id FROM items WHERE id > 100"]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "0 rows affected\n");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn json_shows_each_type_faithfully() {
     each_backend("cli_json_types", async |ctx| {
         let (sql, expected) = if ctx.pg() {

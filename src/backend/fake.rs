@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Adapter, Control, CopyTarget, Placeholders, Slot};
 use crate::config::DatabaseConfig;
+use crate::describe::{ColumnDescription, Description};
 use crate::engine::Backend;
 use crate::error::{DatabaseError, DatabaseErrorKind, Error, Result};
 use crate::types::{CopyRows, Decode, Param};
@@ -180,6 +181,13 @@ impl Adapter for FakeConn {
     ) -> Result<Option<K>> {
         self.run(sql).await?;
         K::decode(Param::Int(1)).map(Some).map_err(Error::Driver)
+    }
+
+    /// One nullable column `n`, no parameters.
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        self.run(sql).await?;
+        let n = ColumnDescription::new("n".into(), "int8".into(), Some(true));
+        Ok(Description::new(Vec::new(), vec![n]))
     }
 
     async fn copy_in(&mut self, target: CopyTarget<'_>, rows: &dyn CopyRows) -> Result<u64> {

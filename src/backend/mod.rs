@@ -15,6 +15,7 @@ pub(crate) mod postgres;
 pub(crate) mod tls;
 
 use crate::config::{DatabaseConfig, TxOptions};
+use crate::describe::Description;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::types::{CopyRows, Decode, Param};
@@ -119,6 +120,8 @@ pub(crate) trait Adapter: Sized + Send + 'static {
         sql: &str,
         params: &[Param<'_>],
     ) -> Result<Option<K>>;
+    /// Prepares a statement without running it and describes its parameters and columns.
+    async fn describe(&mut self, sql: &str) -> Result<Description>;
     /// Loads rows in bulk.
     async fn copy_in(&mut self, target: CopyTarget<'_>, rows: &dyn CopyRows) -> Result<u64>;
     /// Hands rows to `each` until it returns `false` or fails; the rest of the result is read
@@ -340,6 +343,10 @@ impl AnyConn {
         params: &[Param<'_>],
     ) -> Result<Option<K>> {
         dispatch!(self, AnyConn, |c| c.insert_returning_id(sql, params).await)
+    }
+
+    pub(crate) async fn describe(&mut self, sql: &str) -> Result<Description> {
+        dispatch!(self, AnyConn, |c| c.describe(sql).await)
     }
 
     pub(crate) async fn copy_in(

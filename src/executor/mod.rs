@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_core::Stream;
 
 use crate::backend::CopyTarget;
+use crate::describe::Description;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::policy::{self, CallScope, SessionGuard};
@@ -114,7 +115,10 @@ pub trait Executor: Plumbing + Send + Sync {
         }
     }
 
-    /// Runs a statement and returns the number of rows it affected.
+    /// Runs a statement and returns the number of rows it affected: the rows an `INSERT`,
+    /// `UPDATE` or `DELETE` changed, and for a statement that returns rows (`SELECT`, `SHOW`,
+    /// `... RETURNING`) the number of rows it returned, which are read and dropped. The same
+    /// on both backends. (MySQL's own count for an `UPDATE` is of rows changed, not matched.)
     ///
     /// # Errors
     /// Acquire, limit, parameter and server errors; see [`Error`](crate::Error).
@@ -201,12 +205,39 @@ pub trait Executor: Plumbing + Send + Sync {
         }
     }
 
+    /// Prepares a statement without running it and returns its parameter types and result
+    /// columns (name, SQL type, nullability where the server says). A statement that returns
+    /// no rows has no columns; a query's columns are known here even when it would return
+    /// no row. The statement goes through the call's lane, deadline and session as any
+    /// other, and stays in the session's statement cache for a later call to run.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &weir::Database) -> weir::Result<()> {
+    /// use weir::Executor;
+    ///
+    /// let d = db.describe("SELECT id, name FROM users WHERE id = $1").await?;
+    /// for c in &d.columns {
+    ///     println!("{} {} nullable: {:?}", c.name, c.sql_type, c.nullable);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute): the server's error for invalid SQL,
+    /// [`Error::InvalidStatement`](crate::Error::InvalidStatement) for an empty statement or a
+    /// `?` placeholder on MySQL. In a transaction, a failure fails the transaction.
+    fn describe(&self, sql: &str) -> impl Future<Output = Result<Description>> + Send {
+        async move { call!(self, sql, |s| s.describe(sql)) }
+    }
+
     /// Streams rows as the server sends them, without buffering the result.
     ///
     /// The connection (and lane permit) is held until the stream ends or is dropped; a stream
     /// dropped early has its statement cancelled on the server and its connection discarded.
     /// The call deadline covers getting the connection, not reading the rows: the caller
     /// decides how long to read. The stream is `Unpin`: read it with `try_next` as it is.
+    /// A result with no rows yields no [`Row`](crate::Row) to read columns from:
+    /// [`describe`](Self::describe) gives them.
     ///
     /// ```no_run
     /// # async fn f(db: &weir::Database) -> weir::Result<()> {

@@ -7,6 +7,7 @@ mod bad_input;
 mod cancel;
 mod column_types;
 mod connect;
+mod describe;
 mod domain;
 mod errors;
 mod exhaustion;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use futures_util::StreamExt;
-use weir::{DatabaseConfig, Executor, Row};
+use weir::{Column, DatabaseConfig, Executor, Row};
 
 use crate::args::{bind, parse_timeout, ParamArgs};
 use crate::failure::{output_error, Failure};
@@ -44,6 +44,8 @@ enum Ended {
     Limited,
     /// Standard output was closed (piped into `head`): stop quietly.
     OutputClosed,
+    /// A statement without result columns ran and changed this many rows.
+    Affected(u64),
 }
 
 pub async fn run(config: DatabaseConfig, args: QueryArgs) -> Result<(), Failure> {
@@ -54,6 +56,35 @@ pub async fn run(config: DatabaseConfig, args: QueryArgs) -> Result<(), Failure>
     let mut writer = RowWriter::new(args.format, BufWriter::new(io::stdout()));
     let max_rows = args.max_rows;
     let work = async {
+        // The columns come from the prepared statement, not the first row: a result with no
+        // rows still prints its header, and a statement without columns runs as `exec` does.
+        // The statement stays in the session's statement cache for the run that follows.
+        let described = session
+            .conn()
+            .describe(&args.sql)
+            .await
+            .map_err(|e| Failure::from_statement(e, &args.sql))?;
+        if described.columns.is_empty() {
+            let n = session
+                .conn()
+                .execute(&args.sql, params)
+                .await
+                .map_err(|e| Failure::from_statement(e, &args.sql))?;
+            return Ok(Ended::Affected(n));
+        }
+        let columns = described
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                sql_type: c.sql_type.clone(),
+            })
+            .collect();
+        match writer.columns(columns) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Ended::OutputClosed),
+            Err(e) => return Err(output_error(e)),
+        }
         let rows = session.conn().fetch_stream::<Row, _>(&args.sql, params);
         let mut rows = pin!(rows);
         while let Some(row) = rows.next().await {
@@ -83,13 +114,21 @@ pub async fn run(config: DatabaseConfig, args: QueryArgs) -> Result<(), Failure>
         }
     };
     match ended {
-        Ended::Done => session.close().await,
+        Ended::Done | Ended::Affected(_) => session.close().await,
         Ended::Limited | Ended::OutputClosed => {
             session.abandon().await;
         }
     }
-    if matches!(ended, Ended::OutputClosed) {
-        return Ok(());
+    match ended {
+        Ended::OutputClosed => return Ok(()),
+        Ended::Affected(n) => {
+            let rows = if n == 1 { "row" } else { "rows" };
+            return match writeln!(io::stdout(), "{n} {rows} affected") {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(output_error(e)),
+                _ => Ok(()),
+            };
+        }
+        Ended::Done | Ended::Limited => {}
     }
     let shown = writer.rows();
     match writer.finish() {

@@ -5,6 +5,7 @@
 
 mod connect;
 mod decode;
+mod describe;
 mod encode;
 mod error;
 mod farewell;
@@ -20,6 +21,7 @@ pub(crate) use connect::MyConnector;
 
 use super::{savepoint_name, Adapter, Control, CopyTarget, Placeholders, Slot};
 use crate::config::{AccessMode, DatabaseConfig, TxOptions};
+use crate::describe::Description;
 use crate::error::{Error, Result};
 use crate::sql::RewriteCache;
 use crate::types::{CopyRows, Decode, Param};
@@ -179,10 +181,26 @@ impl Adapter for MyConn {
     ) -> Result<u64> {
         let b = self.bind(sql, params, placeholders)?;
         let conn = self.conn()?;
-        conn.exec_drop(b.sql.as_str(), b.params)
+        let mut result = conn
+            .exec_iter(b.sql.as_str(), b.params)
             .await
             .map_err(map_error)?;
-        let affected = conn.affected_rows();
+        // A statement that returns rows counts them, as PostgreSQL's tag does (MySQL reports
+        // no affected rows for a SELECT); reading them is what dropping the result does too.
+        let mut returned: Option<u64> = None;
+        loop {
+            if !result.columns_ref().is_empty() {
+                returned.get_or_insert(0);
+            }
+            while result.next().await.map_err(map_error)?.is_some() {
+                *returned.get_or_insert(0) += 1;
+            }
+            if result.is_empty() {
+                break;
+            }
+        }
+        result.drop_result().await.map_err(map_error)?;
+        let affected = returned.unwrap_or_else(|| conn.affected_rows());
         self.note_ok_packet();
         Ok(affected)
     }
@@ -207,6 +225,10 @@ impl Adapter for MyConn {
             })
         })
         .transpose()
+    }
+
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        describe::describe(self, sql).await
     }
 
     /// MySQL has no client-side `COPY` that works on every server: the repository sends
@@ -330,6 +352,17 @@ impl MyConn {
         Ok(())
     }
 
+    /// The SQL to send: `$n` rewritten to `?` (and a `?` of the caller's refused).
+    fn sql_text<'s>(&self, sql: &'s str, placeholders: Placeholders) -> Result<SqlText<'s>> {
+        // SQL with neither `$` nor `?` needs no lexing; a `?` in the caller's SQL is lexed
+        // (once, the verdict cached with the rewrite) to refuse it outside literals.
+        if placeholders == Placeholders::Native || !(sql.contains('$') || sql.contains('?')) {
+            Ok(SqlText::Original(sql))
+        } else {
+            Ok(SqlText::Rewritten(self.rewrites.get(sql)?))
+        }
+    }
+
     fn bind<'s>(
         &self,
         sql: &'s str,
@@ -337,20 +370,20 @@ impl MyConn {
         placeholders: Placeholders,
     ) -> Result<Bound<'s>> {
         self.check_sizes(params)?;
-        // SQL with neither `$` nor `?` needs no lexing; a `?` in the caller's SQL is lexed
-        // (once, the verdict cached with the rewrite) to refuse it outside literals.
-        if placeholders == Placeholders::Native || !(sql.contains('$') || sql.contains('?')) {
-            let values = params
-                .iter()
-                .enumerate()
-                .map(|(i, p)| to_value(i, p))
-                .collect::<Result<Vec<Value>>>()?;
-            return Ok(Bound {
-                sql: SqlText::Original(sql),
-                params: positional(values),
-            });
-        }
-        let rw = self.rewrites.get(sql)?;
+        let rw = match self.sql_text(sql, placeholders)? {
+            SqlText::Original(sql) => {
+                let values = params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| to_value(i, p))
+                    .collect::<Result<Vec<Value>>>()?;
+                return Ok(Bound {
+                    sql: SqlText::Original(sql),
+                    params: positional(values),
+                });
+            }
+            SqlText::Rewritten(rw) => rw,
+        };
         if rw.param_count != params.len() {
             return Err(Error::ParamCount {
                 expected: rw.param_count,

@@ -5,6 +5,7 @@
 mod array;
 mod connect;
 mod decode;
+mod describe;
 mod encode;
 mod error;
 mod listen;
@@ -25,6 +26,7 @@ pub(crate) use listen::PgListener;
 
 use super::{savepoint_name, Adapter, Control, CopyTarget, Placeholders, Slot};
 use crate::config::{AccessMode, DatabaseConfig, TxOptions};
+use crate::describe::Description;
 use crate::error::{Error, Result};
 use crate::types::{CopyRows, Decode, Param};
 use connect::{PgTls, Server};
@@ -149,6 +151,10 @@ impl Adapter for PgConn {
         _placeholders: Placeholders,
     ) -> Result<u64> {
         let stmt = self.prepare(sql, params).await?;
+        if !stmt.columns().is_empty() {
+            // The tag of SHOW, EXPLAIN or CALL has no count: count the rows, as on MySQL.
+            return self.count_rows(sql, params).await;
+        }
         match self.client.execute_raw(&stmt, binds(params)).await {
             Err(e) if is_stale_plan(&e) => {
                 self.forget(sql);
@@ -180,6 +186,10 @@ impl Adapter for PgConn {
         })
         .await?;
         Ok(first)
+    }
+
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        describe::describe(self, sql).await
     }
 
     /// Loads `rows` into `table` with one binary `COPY ... FROM STDIN`: the driver's fastest
@@ -328,17 +338,22 @@ impl PgConn {
             .map_err(|e| map_error(&e))
     }
 
-    async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
-        let stmt = match self.client.prepare_cached(sql).await {
-            Ok(stmt) => stmt,
+    /// Prepares `sql` (or takes it from the cache), whatever parameters it takes.
+    async fn prepare_any(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        match self.client.prepare_cached(sql).await {
+            Ok(stmt) => Ok(stmt),
             // A placeholder past $65535 overflows the protocol's 16-bit parameter count: the
             // driver cannot read the server's reply and drops the connection. Name the cause.
             Err(e) if e.as_db_error().is_none() => {
                 crate::sql::rewrite_placeholders(sql, false)?;
-                return Err(map_error(&e));
+                Err(map_error(&e))
             }
-            Err(e) => return Err(map_error(&e)),
-        };
+            Err(e) => Err(map_error(&e)),
+        }
+    }
+
+    async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
+        let stmt = self.prepare_any(sql).await?;
         if stmt.params().len() != params.len() {
             return Err(Error::ParamCount {
                 expected: stmt.params().len(),
@@ -361,6 +376,22 @@ impl PgConn {
             }
             r => r.map_err(|e| map_error(&e)),
         }
+    }
+
+    /// Runs a statement that returns rows and counts them.
+    async fn count_rows(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let stream = self.query(sql, params).await?;
+        pin_mut!(stream);
+        let mut n = 0;
+        while stream
+            .try_next()
+            .await
+            .map_err(|e| map_error(&e))?
+            .is_some()
+        {
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Drops a cached statement the server no longer accepts.

@@ -14,7 +14,6 @@ use crate::backend::{AnyCanceller, AnyConn, AnyRows, Control, CopyTarget, Placeh
 use crate::config::TxOptions;
 use crate::engine::Backend;
 use crate::error::{DatabaseErrorKind, Error, Result};
-use crate::row::{ColumnMap, FromRow, Row};
 use crate::sql::{is_blank, may_change_session};
 use crate::types::{CopyRows, Decode, Param};
 
@@ -60,6 +59,8 @@ enum Kind<'a> {
     /// A caller's script: its effect on the session cannot be told, so the session is treated
     /// as changed.
     Script(&'a str),
+    /// A caller's statement to describe, not run: refused when empty, changes nothing.
+    Describe(&'a str),
     /// A statement weir wrote itself.
     Own,
 }
@@ -77,6 +78,8 @@ macro_rules! statement {
         $session.finish(r)
     }};
 }
+
+mod reads;
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -190,6 +193,11 @@ impl Session {
                     ));
                 }
                 true
+            }
+            Kind::Describe(sql) => {
+                self.refuse_if_failed()?;
+                may_change_session(self.backend(), sql)?;
+                false
             }
             Kind::Own => {
                 self.refuse_if_failed()?;
@@ -379,58 +387,6 @@ impl Session {
     ) -> Result<Option<K>> {
         statement!(self, Kind::Caller(sql), |raw| raw
             .insert_returning_id(sql, params))
-    }
-
-    pub(crate) async fn fetch_all<T: FromRow + Send>(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        let mut map = ColumnMap::default();
-        statement!(self, Kind::Caller(sql), |raw| raw.for_each_row(
-            sql,
-            params,
-            |row| {
-                out.push(T::from_row_mapped(Row::new(row), &mut map)?);
-                Ok(true)
-            }
-        ))?;
-        Ok(out)
-    }
-
-    pub(crate) async fn fetch_optional<T: FromRow + Send>(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<Option<T>> {
-        let mut first = None;
-        statement!(self, Kind::Caller(sql), |raw| raw.for_each_row(
-            sql,
-            params,
-            |row| {
-                first = Some(T::from_row(Row::new(row))?);
-                Ok(false)
-            }
-        ))?;
-        Ok(first)
-    }
-
-    pub(crate) async fn fetch_scalar<T: Decode + Send>(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<T> {
-        let mut first = None;
-        statement!(self, Kind::Caller(sql), |raw| raw.for_each_row(
-            sql,
-            params,
-            |row| {
-                first = Some(Row::new(row).try_get::<T, usize>(0)?);
-                Ok(false)
-            }
-        ))?;
-        first.ok_or(Error::RowNotFound)
     }
 
     /// Starts a streamed query: the session is busy from here until [`Session::end_stream`].
@@ -645,6 +601,17 @@ mod tests {
                 "COMMIT"
             ]
         );
+    }
+
+    /// Describing a statement that would change the session does not run it: the session
+    /// stays reusable.
+    #[tokio::test(start_paused = true)]
+    async fn describing_a_session_change_leaves_the_session_reusable() {
+        let (mut s, log) = session().await;
+        let d = s.describe("SET search_path = x").await.unwrap();
+        assert_eq!(d.columns[0].name, "n");
+        assert!(s.is_reusable());
+        assert_eq!(log.statements(), ["SET search_path = x"]);
     }
 
     /// A lost connection breaks the session: it is not reusable and not even rolled back.
