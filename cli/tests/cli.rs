@@ -321,7 +321,15 @@ async fn query_of_a_statement_without_rows_prints_rows_affected() {
         let insert = "INSERT INTO items (id, name) VALUES (4, 'four')";
         let o = ctx.weir(&["query", insert, "--format", "csv"]);
         assert_code(&o, 0);
-        assert_eq!(stdout(&o), "1 row affected\n");
+        assert_eq!(stdout(&o), "rows_affected\r\n1\r\n");
+        let o = ctx.weir(&[
+            "query",
+            "DELETE FROM items WHERE id = 4",
+            "--format",
+            "json",
+        ]);
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "{\"rows_affected\":1}\n");
 
         // Each ran once.
         let n: i64 = ctx
@@ -335,7 +343,7 @@ async fn query_of_a_statement_without_rows_prints_rows_affected() {
             .fetch_scalar("SELECT COUNT(*) FROM items", ())
             .await
             .unwrap();
-        assert_eq!(n, 4);
+        assert_eq!(n, 3, "the insert and the delete each ran once");
     })
     .await;
 }

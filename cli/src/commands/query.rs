@@ -122,8 +122,14 @@ pub async fn run(config: DatabaseConfig, args: QueryArgs) -> Result<(), Failure>
     match ended {
         Ended::OutputClosed => return Ok(()),
         Ended::Affected(n) => {
-            let rows = if n == 1 { "row" } else { "rows" };
-            return match writeln!(io::stdout(), "{n} {rows} affected") {
+            // The machine formats stay parseable: the count as a one-column result.
+            let line = match args.format {
+                Format::Table if n == 1 => "1 row affected\n".to_owned(),
+                Format::Table => format!("{n} rows affected\n"),
+                Format::Json => format!("{{\"rows_affected\":{n}}}\n"),
+                Format::Csv => format!("rows_affected\r\n{n}\r\n"),
+            };
+            return match io::stdout().write_all(line.as_bytes()) {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(output_error(e)),
                 _ => Ok(()),
             };
