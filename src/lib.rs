@@ -137,12 +137,14 @@ pub mod testing;
 pub use backend::Notification;
 pub use config::{
     parse_duration, AccessMode, CheckoutOrder, DatabaseConfig, HookFuture, IsolationLevel, Lane,
-    SslMode, TxOptions, UrlOption, URL_OPTIONS,
+    LoadBalanceHosts, SslMode, TargetSessionAttrs, TxOptions, UrlOption, URL_OPTIONS,
 };
 pub use connection::Connection;
 pub use database::{BoxFuture, Database};
 pub use engine::Backend;
-pub use error::{CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
+pub use error::{
+    CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, HostTried, Result,
+};
 pub use executor::{Executor, Scoped};
 pub use hook::SessionRef;
 pub use listen::Listener;

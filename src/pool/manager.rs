@@ -8,17 +8,21 @@ use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 
-use crate::backend::{AnyCanceller, AnyConnector};
+use super::hosts::Hosts;
+use crate::backend::AnyCanceller;
 use crate::config::{AfterConnect, DatabaseConfig};
 use crate::error::{Error, Result};
 use crate::session::Session;
 
 /// Creates and checks connections for deadpool.
 pub(crate) struct Manager {
-    pub(super) connector: AnyConnector,
+    /// Where sessions are opened.
+    pub(super) hosts: Hosts,
     after_connect: Option<AfterConnect>,
     connect_timeout: Duration,
     cleanup_timeout: Duration,
+    /// Sessions that hit a read-only server are closed on return (see `Session`).
+    writes_only: bool,
     idle_check_after: Duration,
     max_lifetime: Option<Duration>,
     pub(super) target: String,
@@ -32,12 +36,13 @@ pub(crate) struct Manager {
 }
 
 impl Manager {
-    pub(super) fn new(config: &DatabaseConfig, connector: AnyConnector) -> Manager {
+    pub(super) fn new(config: &DatabaseConfig, hosts: Hosts) -> Manager {
         Manager {
-            connector,
+            hosts,
             after_connect: config.after_connect.clone(),
             connect_timeout: config.connect_timeout,
             cleanup_timeout: config.cleanup_timeout,
+            writes_only: config.target_session_attrs().wants_writes(),
             idle_check_after: config.idle_check_after,
             max_lifetime: config.max_lifetime,
             target: config.target(),
@@ -102,36 +107,25 @@ impl managed::Manager for Manager {
 
 impl Manager {
     async fn open(&self) -> Result<Box<Session>> {
-        // Waits while discarded sessions are still closing: never more sessions than max_size.
-        let slot = Arc::clone(&self.slots)
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::PoolClosed)?;
         self.connecting.fetch_add(1, Ordering::Relaxed);
         let _connecting = ConnectingGuard(&self.connecting);
-        let raw =
-            match tokio::time::timeout(self.connect_timeout, self.connector.connect(slot)).await {
-                Ok(Ok(raw)) => raw,
-                Ok(Err(e)) => {
-                    self.record_failure(&e);
-                    return Err(e);
-                }
-                Err(_) => {
-                    let e = Error::Unreachable {
-                        target: self.target.clone(),
-                        waited: self.connect_timeout,
-                        last_error: Some(format!(
-                            "connect timed out after {:?}",
-                            self.connect_timeout
-                        )),
-                    };
-                    self.record_failure(&e);
-                    return Err(e);
-                }
-            };
+        // Waits while discarded sessions are still closing: never more sessions than max_size.
+        let slot = || async {
+            Arc::clone(&self.slots)
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::PoolClosed)
+        };
+        let raw = match self.hosts.connect(self.connect_timeout, slot).await {
+            Ok(raw) => raw,
+            Err(e) => {
+                self.record_failure(&e);
+                return Err(e);
+            }
+        };
         // From here on, however this future ends (a failing hook, the caller giving up), the
         // session is closed before its slot frees up: the connection's drop sees to it.
-        let mut session = Box::new(Session::new(raw, self.cleanup_timeout));
+        let mut session = Box::new(Session::new(raw, self.cleanup_timeout, self.writes_only));
         if let Some(hook) = &self.after_connect {
             crate::hook::run_after_connect(hook, &mut session).await?;
             session.accept_session_state();
