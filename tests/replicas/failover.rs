@@ -81,9 +81,11 @@ both!(
         let pair = bed.pair();
         let stopped = Instant::now();
         bed.script(&["stop", primary]).await;
+        let stop_took = stopped.elapsed();
         bed.script(&["promote", pair]).await;
-        let promoted = stopped.elapsed();
+        let promoted = Instant::now();
         let failures = insert_until_it_succeeds(&db, 2).await;
+        let after_promotion = promoted.elapsed();
         let failover = stopped.elapsed();
         assert!(!on_read_only(&db).await);
         let rows: i64 = db
@@ -92,9 +94,11 @@ both!(
             .unwrap();
         assert_eq!(rows, 1);
         eprintln!(
-            "{}: failover (primary stopped -> first write served): {failover:?} \
-             (stop + promote took {promoted:?}; {} failed attempts, first: {:?})",
+            "{}: failover {failover:?} from the primary's stop to the first write served \
+             (stop {stop_took:?}, promote {:?}, first write {after_promotion:?} after the \
+             promotion; {} failed attempts, first: {:?})",
             db.backend(),
+            failover - stop_took - after_promotion,
             failures.len(),
             failures.first().map(ToString::to_string)
         );
