@@ -2,7 +2,7 @@
 //! slot until the server has let it go), runs the `after_connect` hook, and checks a session
 //! before reuse without a round trip unless it rested longer than `idle_check_after`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -71,11 +71,26 @@ impl Manager {
     }
 }
 
-struct ConnectingGuard<'a>(&'a AtomicUsize);
+/// Counts a connect as under way from its first slot on (a wait for a slot is saturation, not
+/// a connect) until it ends, however it ends.
+struct ConnectingGuard<'a> {
+    count: &'a AtomicUsize,
+    counted: AtomicBool,
+}
+
+impl ConnectingGuard<'_> {
+    fn count_once(&self) {
+        if !self.counted.swap(true, Ordering::Relaxed) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Drop for ConnectingGuard<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        if *self.counted.get_mut() {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -107,14 +122,18 @@ impl managed::Manager for Manager {
 
 impl Manager {
     async fn open(&self) -> Result<Box<Session>> {
-        self.connecting.fetch_add(1, Ordering::Relaxed);
-        let _connecting = ConnectingGuard(&self.connecting);
+        let connecting = ConnectingGuard {
+            count: &self.connecting,
+            counted: AtomicBool::new(false),
+        };
         // Waits while discarded sessions are still closing: never more sessions than max_size.
         let slot = || async {
-            Arc::clone(&self.slots)
+            let slot = Arc::clone(&self.slots)
                 .acquire_owned()
                 .await
-                .map_err(|_| Error::PoolClosed)
+                .map_err(|_| Error::PoolClosed)?;
+            connecting.count_once();
+            Ok(slot)
         };
         let raw = match self.hosts.connect(self.connect_timeout, slot).await {
             Ok(raw) => raw,
