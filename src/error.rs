@@ -49,6 +49,17 @@ pub enum Error {
         last_error: Option<String>,
     },
 
+    /// No host of the URL's list fits `target_session_attrs`: each refused, did not answer
+    /// within `connect_timeout`, or has the wrong role. Nothing was sent; transient (after a
+    /// failover a host may fit again).
+    #[error("no host fits target_session_attrs={wanted} (tried {})", tried.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    NoSuitableHost {
+        /// The `target_session_attrs` asked for, as the URL writes it.
+        wanted: &'static str,
+        /// Each host tried, in order, and why it was passed over.
+        tried: Vec<HostTried>,
+    },
+
     /// No connection became free within the acquire timeout: every connection was busy. This is
     /// saturation, not an outage; an outage shows as [`Error::Connect`] or
     /// [`Error::Unreachable`].
@@ -214,6 +225,21 @@ pub enum Error {
     Driver(String),
 }
 
+/// One host a new session was tried on, and why it was passed over (never a password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTried {
+    /// `host:port`.
+    pub host: String,
+    /// Why it was passed over: the connect error, a timeout, or its role.
+    pub reason: String,
+}
+
+impl fmt::Display for HostTried {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.host, self.reason)
+    }
+}
+
 /// The phase a call was in, for [`Error::QueryTimeout`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallPhase {
@@ -312,6 +338,10 @@ pub enum DatabaseErrorKind {
     /// The transaction was already aborted by an earlier error (PostgreSQL's 25P02): only a
     /// rollback is accepted.
     InFailedTransaction,
+    /// The server takes no writes: a replica, or a primary turned read-only (PostgreSQL
+    /// 25006; MySQL 1290 for `--read-only`, 1836). A session that gets it from a pool that wants
+    /// a writable host is discarded, so that the next one walks the host list again.
+    ReadOnly,
     /// Anything else.
     Other,
 }
@@ -408,6 +438,7 @@ impl Error {
         match self.cause() {
             Error::Connect { kind, .. } => *kind == ConnectErrorKind::Network,
             Error::Unreachable { .. }
+            | Error::NoSuitableHost { .. }
             | Error::PoolTimeout { .. }
             | Error::QueryTimeout { .. }
             | Error::QueueTimeout { .. }
@@ -445,6 +476,13 @@ impl Error {
                     | DatabaseErrorKind::LockTimeout
             )
         })
+    }
+
+    /// Whether the server refused a write because it is read-only (a replica, or a primary
+    /// that was demoted): PostgreSQL 25006, MySQL 1290 (`--read-only`) and 1836.
+    pub fn is_read_only(&self) -> bool {
+        self.as_database_error()
+            .is_some_and(|e| e.kind() == DatabaseErrorKind::ReadOnly)
     }
 
     /// Whether a unique or primary key constraint was violated.

@@ -19,6 +19,7 @@
 //!    make no timeout, retry or pooling decision.
 //! 3. `row` ([`Row`], [`FromRow`]), `session` (a checked-out session and the rules that keep it
 //!    safe to reuse), `hook` (what an `after_connect` hook sees), `pool` (deadpool glue, the
+//!    host list each new session walks for a host whose role fits `target_session_attrs`, the
 //!    lease and its return rules, maintenance).
 //! 4. `policy`: the one per-call path, the same for every call and both backends: lane permit,
 //!    session, statement, under one deadline, counted per lane.
@@ -64,7 +65,9 @@
 //! opening one, `connect_timeout` (10 s); a lane's queue, when a lane is configured (5 s);
 //! cleaning up after a dropped call or transaction and closing a session, `cleanup_timeout`
 //! (5 s). A saturated pool fails with [`Error::PoolTimeout`]; a server that cannot be reached
-//! with [`Error::Unreachable`] or [`Error::Connect`], carrying the last connection error.
+//! with [`Error::Unreachable`] or [`Error::Connect`], carrying the last connection error. With
+//! a list of hosts, `connect_timeout` bounds each host tried, and a list with no fitting host
+//! fails with [`Error::NoSuitableHost`], naming each host and why.
 //!
 //! Not bounded by default: the statement itself, and so the whole call. Set
 //! `statement_timeout`, or [`Executor::with_timeout`] per call, for one deadline over the whole
@@ -138,13 +141,15 @@ pub mod testing;
 pub use backend::Notification;
 pub use config::{
     parse_duration, AccessMode, CheckoutOrder, DatabaseConfig, HookFuture, IsolationLevel, Lane,
-    SslMode, TxOptions, UrlOption, URL_OPTIONS,
+    LoadBalanceHosts, SslMode, TargetSessionAttrs, TxOptions, UrlOption, URL_OPTIONS,
 };
 pub use connection::Connection;
 pub use database::{BoxFuture, Database};
 pub use describe::{ColumnDescription, Description, ParamDescription};
 pub use engine::Backend;
-pub use error::{CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, Result};
+pub use error::{
+    CallPhase, ConnectErrorKind, DatabaseError, DatabaseErrorKind, Error, HostTried, Result,
+};
 pub use executor::{Executor, Scoped};
 pub use hook::SessionRef;
 pub use listen::Listener;

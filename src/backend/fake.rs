@@ -131,6 +131,13 @@ impl Adapter for FakeConn {
 
     async fn quiet(_: &FakeConnector) {}
 
+    async fn role(&mut self) -> Result<super::HostRole> {
+        Ok(super::HostRole {
+            read_only: false,
+            standby: false,
+        })
+    }
+
     fn canceller(&self) -> FakeCanceller {
         FakeCanceller(Arc::clone(&self.log))
     }

@@ -47,6 +47,27 @@ pub(crate) fn savepoint_name(depth: u32) -> String {
     format!("weir_savepoint_{depth}")
 }
 
+/// What a server says it is, as a session found it when opened: what `target_session_attrs`
+/// picks hosts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HostRole {
+    /// The server takes no writes from this session (PostgreSQL: in recovery or
+    /// `default_transaction_read_only`; MySQL: `@@read_only` or `@@innodb_read_only`).
+    pub(crate) read_only: bool,
+    /// The server is a standby (PostgreSQL: in recovery; MySQL: the same as read-only).
+    pub(crate) standby: bool,
+}
+
+impl std::fmt::Display for HostRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match (self.standby, self.read_only) {
+            (true, _) => "a standby",
+            (false, true) => "a read-only primary",
+            (false, false) => "a read-write primary",
+        })
+    }
+}
+
 /// How a statement's placeholders are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Placeholders {
@@ -99,6 +120,9 @@ pub(crate) trait Adapter: Sized + Send + 'static {
     fn accept_state(&mut self);
     /// Whether the connection is known dead without asking the server.
     fn is_closed(&self) -> bool;
+    /// The server's role as the session found it when opened: from what the server reported
+    /// at start-up where it did (no round trip), else one query.
+    async fn role(&mut self) -> Result<HostRole>;
 
     /// Runs transaction control.
     async fn control(&mut self, control: Control<'_>) -> Result<()>;
@@ -312,6 +336,10 @@ impl AnyConn {
 
     pub(crate) fn is_closed(&self) -> bool {
         dispatch!(self, AnyConn, |c| c.is_closed())
+    }
+
+    pub(crate) async fn role(&mut self) -> Result<HostRole> {
+        dispatch!(self, AnyConn, |c| c.role().await)
     }
 
     pub(crate) async fn control(&mut self, control: Control<'_>) -> Result<()> {

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{CheckoutOrder, DatabaseConfig, Lane, Secret, SslMode};
+use super::{
+    CheckoutOrder, DatabaseConfig, Lane, LoadBalanceHosts, Secret, SslMode, TargetSessionAttrs,
+};
 use crate::retry::RetryPolicy;
 
 impl DatabaseConfig {
@@ -17,6 +19,31 @@ impl DatabaseConfig {
     #[must_use]
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+    /// Sets the list of hosts, each with its port, tried in order (or at random, see
+    /// [`with_load_balance_hosts`](Self::with_load_balance_hosts)) for each new session, as a
+    /// URL's `h1:5432,h2:5433` does. An empty list leaves no host, which `validate` refuses.
+    #[must_use]
+    pub fn with_hosts<H: Into<String>>(
+        mut self,
+        hosts: impl IntoIterator<Item = (H, u16)>,
+    ) -> Self {
+        let mut hosts = hosts.into_iter().map(|(h, p)| (h.into(), p));
+        (self.host, self.port) = hosts.next().unwrap_or((String::new(), self.port));
+        self.more_hosts = hosts.collect();
+        self
+    }
+    /// Sets which hosts a session may be opened on. Default: [`TargetSessionAttrs::Any`].
+    #[must_use]
+    pub fn with_target_session_attrs(mut self, attrs: TargetSessionAttrs) -> Self {
+        self.target_session_attrs = attrs;
+        self
+    }
+    /// Sets the order hosts are tried in. Default: [`LoadBalanceHosts::Disable`].
+    #[must_use]
+    pub fn with_load_balance_hosts(mut self, order: LoadBalanceHosts) -> Self {
+        self.load_balance_hosts = order;
         self
     }
     /// Connects through a Unix socket (PostgreSQL: the socket directory; MySQL: the socket file).

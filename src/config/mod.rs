@@ -17,7 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use options::Secret;
-pub use options::{AccessMode, CheckoutOrder, IsolationLevel, Lane, SslMode, TxOptions};
+pub use options::{
+    AccessMode, CheckoutOrder, IsolationLevel, Lane, LoadBalanceHosts, SslMode, TargetSessionAttrs,
+    TxOptions,
+};
 pub use url::parse_duration;
 pub use url_options::{UrlOption, URL_OPTIONS};
 
@@ -41,6 +44,10 @@ pub struct DatabaseConfig {
     pub(crate) backend: Backend,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// The hosts after the first (`host`, `port`), in the order given.
+    pub(crate) more_hosts: Vec<(String, u16)>,
+    pub(crate) target_session_attrs: TargetSessionAttrs,
+    pub(crate) load_balance_hosts: LoadBalanceHosts,
     pub(crate) socket: Option<PathBuf>,
     pub(crate) user: String,
     pub(crate) password: Option<Secret>,
@@ -72,6 +79,9 @@ impl fmt::Debug for DatabaseConfig {
             .field("backend", &self.backend)
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("more_hosts", &self.more_hosts)
+            .field("target_session_attrs", &self.target_session_attrs)
+            .field("load_balance_hosts", &self.load_balance_hosts)
             .field("socket", &self.socket)
             .field("user", &self.user)
             .field("password", &self.password)
@@ -117,6 +127,9 @@ impl DatabaseConfig {
             backend,
             host: "localhost".into(),
             port,
+            more_hosts: Vec::new(),
+            target_session_attrs: TargetSessionAttrs::Any,
+            load_balance_hosts: LoadBalanceHosts::Disable,
             socket: None,
             user: user.into(),
             password: None,
@@ -184,8 +197,16 @@ impl DatabaseConfig {
         if self.max_in_flight == Some(0) {
             return Err(Error::Config("max_in_flight must be at least 1".into()));
         }
-        if self.port == 0 {
+        if self.port == 0 || self.more_hosts.iter().any(|(_, p)| *p == 0) {
             return Err(Error::Config("port 0 is not a valid port".into()));
+        }
+        if self.more_hosts.iter().any(|(h, _)| h.is_empty()) {
+            return Err(Error::Config("a host of the host list is empty".into()));
+        }
+        if self.socket.is_some() && !self.more_hosts.is_empty() {
+            return Err(Error::Config(
+                "a socket and a list of hosts exclude each other".into(),
+            ));
         }
         if !cfg!(feature = "tls") && !matches!(self.ssl_mode, SslMode::Disable | SslMode::Prefer) {
             return Err(Error::Config(format!(
@@ -207,6 +228,21 @@ impl DatabaseConfig {
     /// TCP port. Default: 5432 or 3306.
     pub fn port(&self) -> u16 {
         self.port
+    }
+    /// Every host with its port, in the order given: the first is [`host`](Self::host) and
+    /// [`port`](Self::port).
+    pub fn hosts(&self) -> Vec<(&str, u16)> {
+        std::iter::once((self.host.as_str(), self.port))
+            .chain(self.more_hosts.iter().map(|(h, p)| (h.as_str(), *p)))
+            .collect()
+    }
+    /// Which hosts a session may be opened on. Default: [`TargetSessionAttrs::Any`].
+    pub fn target_session_attrs(&self) -> TargetSessionAttrs {
+        self.target_session_attrs
+    }
+    /// The order hosts are tried in. Default: [`LoadBalanceHosts::Disable`] (as listed).
+    pub fn load_balance_hosts(&self) -> LoadBalanceHosts {
+        self.load_balance_hosts
     }
     /// User name. Default: `postgres` or `root`.
     pub fn user(&self) -> &str {
@@ -252,12 +288,39 @@ impl DatabaseConfig {
         self.ssl_mode
     }
 
-    /// `host:port` or the socket path: what error messages name. Never the password.
+    /// `host:port` (each host of a list, comma-separated) or the socket path: what error
+    /// messages name. Never the password.
     pub fn target(&self) -> String {
         match &self.socket {
             Some(s) => s.display().to_string(),
-            None if self.host.contains(':') => format!("[{}]:{}", self.host, self.port),
-            None => format!("{}:{}", self.host, self.port),
+            None => self
+                .hosts()
+                .into_iter()
+                .map(|(h, p)| host_port(h, p))
+                .collect::<Vec<_>>()
+                .join(","),
         }
+    }
+
+    /// One settings per host of the list, each naming that host alone: a connector per host.
+    pub(crate) fn per_host(&self) -> Vec<DatabaseConfig> {
+        self.hosts()
+            .into_iter()
+            .map(|(h, p)| DatabaseConfig {
+                host: h.to_owned(),
+                port: p,
+                more_hosts: Vec::new(),
+                ..self.clone()
+            })
+            .collect()
+    }
+}
+
+/// `host:port`, an IPv6 address in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }

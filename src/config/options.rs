@@ -41,6 +41,89 @@ impl SslMode {
     }
 }
 
+/// Which hosts of the list a session may be opened on: libpq's `target_session_attrs`, on
+/// both backends. On MySQL/MariaDB a host is read-only when `@@read_only` or
+/// `@@innodb_read_only` is set, and counts as a standby then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetSessionAttrs {
+    /// Any host that answers (the first, in list order). Default.
+    #[default]
+    Any,
+    /// A host that takes writes (PostgreSQL: not in recovery and
+    /// `default_transaction_read_only` off).
+    ReadWrite,
+    /// A host that takes no writes: a standby, or a primary set read-only.
+    ReadOnly,
+    /// A host not in recovery (PostgreSQL); a writable host (MySQL).
+    Primary,
+    /// A host in recovery (PostgreSQL); a read-only host (MySQL).
+    Standby,
+    /// A standby if one answers, else any host.
+    PreferStandby,
+}
+
+impl TargetSessionAttrs {
+    pub(super) fn parse(value: &str) -> Result<Self> {
+        Ok(match value.to_ascii_lowercase().as_str() {
+            "any" => TargetSessionAttrs::Any,
+            "read-write" => TargetSessionAttrs::ReadWrite,
+            "read-only" => TargetSessionAttrs::ReadOnly,
+            "primary" => TargetSessionAttrs::Primary,
+            "standby" => TargetSessionAttrs::Standby,
+            "prefer-standby" => TargetSessionAttrs::PreferStandby,
+            other => {
+                return Err(Error::Config(format!(
+                    "invalid target_session_attrs `{other}` (expected any, read-write, read-only, \
+                     primary, standby or prefer-standby)"
+                )))
+            }
+        })
+    }
+
+    /// The value as a URL writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetSessionAttrs::Any => "any",
+            TargetSessionAttrs::ReadWrite => "read-write",
+            TargetSessionAttrs::ReadOnly => "read-only",
+            TargetSessionAttrs::Primary => "primary",
+            TargetSessionAttrs::Standby => "standby",
+            TargetSessionAttrs::PreferStandby => "prefer-standby",
+        }
+    }
+
+    /// Whether a session that hit a read-only server must be discarded: the pool wants a
+    /// writable host, and the next session should walk the host list again.
+    pub(crate) fn wants_writes(self) -> bool {
+        matches!(
+            self,
+            TargetSessionAttrs::ReadWrite | TargetSessionAttrs::Primary
+        )
+    }
+}
+
+/// The order in which hosts are tried: libpq's `load_balance_hosts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadBalanceHosts {
+    /// In the order given. Default.
+    #[default]
+    Disable,
+    /// In a random order per new session, spreading sessions over the hosts that fit.
+    Random,
+}
+
+impl LoadBalanceHosts {
+    pub(super) fn parse(value: &str) -> Result<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "disable" => Ok(LoadBalanceHosts::Disable),
+            "random" => Ok(LoadBalanceHosts::Random),
+            other => Err(Error::Config(format!(
+                "invalid load_balance_hosts `{other}` (expected disable or random)"
+            ))),
+        }
+    }
+}
+
 /// A password: kept out of every `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Secret(pub(crate) String);

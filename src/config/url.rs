@@ -1,4 +1,5 @@
-//! Settings from a URL: `scheme://[user[:password]@]host[:port][/database][?option=value&...]`.
+//! Settings from a URL:
+//! `scheme://[user[:password]@]host[:port][,host[:port]...][/database][?option=value&...]`.
 
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use crate::error::{Error, Result};
 
 impl DatabaseConfig {
     /// Parses `postgres://`, `postgresql://`, `mysql://` or `mariadb://` URLs:
-    /// `scheme://[user[:password]@]host[:port][/database][?option=value&...]`.
+    /// `scheme://[user[:password]@]host[:port][,host[:port]...][/database][?option=value&...]`.
+    /// With several hosts, `target_session_attrs` says which one a new session may go to.
     ///
     /// Options: see [`URL_OPTIONS`] (and docs/url-options.md, written from it); durations take
     /// `500ms`, `30s`, `5m`, `1h` or plain seconds.
@@ -78,7 +80,20 @@ impl DatabaseConfig {
             }
             None => authority,
         };
-        let (host, port) = split_host_port(hostport)?;
+        // `h1:5432,h2:5433`: a list of hosts, each with its own port or the default one.
+        let default_port = cfg.port;
+        let mut pieces = hostport.split(',');
+        let (host, port) = split_host_port(pieces.next().unwrap_or_default())?;
+        for piece in pieces {
+            let (h, p) = split_host_port(piece)?;
+            if h.is_empty() || host.is_empty() {
+                return Err(Error::Config(
+                    "the URL's host list has an empty host (`h1,,h2`, or a comma at an end)".into(),
+                ));
+            }
+            let p = p.map(parse_port).transpose()?.unwrap_or(default_port);
+            cfg.more_hosts.push((decode(h, "host")?, p));
+        }
         // `scheme:///db` and `scheme://user@/db` leave the host to its default (or to a
         // `host=` option), as libpq does; an empty host before a port is a typo.
         let empty_host = host.is_empty() && port.is_some();
@@ -296,6 +311,48 @@ mod tests {
         assert!(matches!(c.validate(), Err(Error::Config(_))));
         let c = DatabaseConfig::new(Backend::MySql).with_max_size(0);
         assert!(matches!(c.validate(), Err(Error::Config(_))));
+    }
+
+    /// A host list keeps each host's port (or the default), brackets included; the options
+    /// that pick among them are read.
+    #[test]
+    fn host_lists() {
+        let c = DatabaseConfig::from_url(
+            "postgres://u:pw@h1:5433,[::1],h3:6000/db?target_session_attrs=read-write&load_balance_hosts=random",
+        )
+        .unwrap();
+        assert_eq!(c.hosts(), [("h1", 5433), ("::1", 5432), ("h3", 6000)]);
+        assert_eq!(c.target(), "h1:5433,[::1]:5432,h3:6000");
+        assert_eq!(
+            c.target_session_attrs(),
+            crate::TargetSessionAttrs::ReadWrite
+        );
+        assert_eq!(c.load_balance_hosts(), crate::LoadBalanceHosts::Random);
+        assert_eq!(c.per_host().len(), 3);
+        assert_eq!(c.per_host()[1].target(), "[::1]:5432");
+        let c = DatabaseConfig::from_url("mysql://u@a,b:3307/db").unwrap();
+        assert_eq!(c.hosts(), [("a", 3306), ("b", 3307)]);
+        for (url, want) in [
+            ("postgres://u@h1,,h2/db", "empty host"),
+            ("postgres://u@h1,/db", "empty host"),
+            ("postgres://u@,h2/db", "empty host"),
+            ("postgres://u@h1,h2:x/db", "not a number"),
+            (
+                "postgres://u@h1,h2/db?target_session_attrs=master",
+                "invalid target_session_attrs",
+            ),
+            (
+                "postgres://u@h1/db?load_balance_hosts=yes",
+                "invalid load_balance_hosts",
+            ),
+        ] {
+            let err = DatabaseConfig::from_url(url).unwrap_err().to_string();
+            assert!(err.contains(want), "{url}: {err}");
+        }
+        let err = DatabaseConfig::from_url("postgres://u:secret@h1,h2/db?target_session_attrs=x")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]

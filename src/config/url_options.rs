@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::url::{parse_duration, parse_number, parse_optional_duration};
-use super::{CheckoutOrder, DatabaseConfig, SslMode};
+use super::{CheckoutOrder, DatabaseConfig, LoadBalanceHosts, SslMode, TargetSessionAttrs};
 use crate::error::Result;
 
 /// One option of a database URL's query string (`?name=value&...`).
@@ -216,6 +216,28 @@ pub const URL_OPTIONS: &[UrlOption] = &[
         },
     },
     UrlOption {
+        name: "target_session_attrs",
+        aliases: &[],
+        value: "`any`, `read-write`, `read-only`, `primary`, `standby` or `prefer-standby`",
+        default: "any",
+        meaning: "Which host of `h1:p1,h2:p2` a new session goes to, by the role it reports when opened (libpq's meanings; MySQL: `@@read_only` or `@@innodb_read_only` is a standby).",
+        set: |c, _, v| {
+            c.target_session_attrs = TargetSessionAttrs::parse(v)?;
+            Ok(())
+        },
+    },
+    UrlOption {
+        name: "load_balance_hosts",
+        aliases: &[],
+        value: "`disable` or `random`",
+        default: "disable",
+        meaning: "Whether hosts are tried in the order given or in a random order per new session.",
+        set: |c, _, v| {
+            c.load_balance_hosts = LoadBalanceHosts::parse(v)?;
+            Ok(())
+        },
+    },
+    UrlOption {
         name: "host",
         aliases: &["socket"],
         value: "a host name, or a path for a Unix socket",
@@ -284,6 +306,8 @@ mod tests {
             for key in std::iter::once(&o.name).chain(o.aliases) {
                 let value = match o.name {
                     "checkout_order" => "fifo",
+                    "target_session_attrs" => "prefer-standby",
+                    "load_balance_hosts" => "random",
                     "sslmode" => "disable",
                     "host" => "db.example",
                     "sslrootcert" | "application_name" => "x",

@@ -81,12 +81,14 @@ pub(crate) async fn acquire(
                 lease.session()?.serve_briefly(true);
                 return Ok(lease.with_permits(permits));
             }
-            // Nothing was sent: a refused connect is safe to try again.
+            // Nothing was sent: a refused connect is safe to try again, and so is a host list
+            // with no fitting host (a failover may be under way).
             Err(
-                e @ Error::Connect {
+                e @ (Error::Connect {
                     kind: ConnectErrorKind::Network,
                     ..
-                },
+                }
+                | Error::NoSuitableHost { .. }),
             ) => {
                 retries
                     .pause(e, || scope.lane.stats.record_retry(&scope.lane.name))

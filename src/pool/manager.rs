@@ -2,23 +2,27 @@
 //! slot until the server has let it go), runs the `after_connect` hook, and checks a session
 //! before reuse without a round trip unless it rested longer than `idle_check_after`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 
-use crate::backend::{AnyCanceller, AnyConnector};
+use super::hosts::Hosts;
+use crate::backend::AnyCanceller;
 use crate::config::{AfterConnect, DatabaseConfig};
 use crate::error::{Error, Result};
 use crate::session::Session;
 
 /// Creates and checks connections for deadpool.
 pub(crate) struct Manager {
-    pub(super) connector: AnyConnector,
+    /// Where sessions are opened.
+    pub(super) hosts: Hosts,
     after_connect: Option<AfterConnect>,
     connect_timeout: Duration,
     cleanup_timeout: Duration,
+    /// Sessions that hit a read-only server are closed on return (see `Session`).
+    writes_only: bool,
     idle_check_after: Duration,
     max_lifetime: Option<Duration>,
     pub(super) target: String,
@@ -32,12 +36,13 @@ pub(crate) struct Manager {
 }
 
 impl Manager {
-    pub(super) fn new(config: &DatabaseConfig, connector: AnyConnector) -> Manager {
+    pub(super) fn new(config: &DatabaseConfig, hosts: Hosts) -> Manager {
         Manager {
-            connector,
+            hosts,
             after_connect: config.after_connect.clone(),
             connect_timeout: config.connect_timeout,
             cleanup_timeout: config.cleanup_timeout,
+            writes_only: config.target_session_attrs().wants_writes(),
             idle_check_after: config.idle_check_after,
             max_lifetime: config.max_lifetime,
             target: config.target(),
@@ -66,11 +71,26 @@ impl Manager {
     }
 }
 
-struct ConnectingGuard<'a>(&'a AtomicUsize);
+/// Counts a connect as under way from its first slot on (a wait for a slot is saturation, not
+/// a connect) until it ends, however it ends.
+struct ConnectingGuard<'a> {
+    count: &'a AtomicUsize,
+    counted: AtomicBool,
+}
+
+impl ConnectingGuard<'_> {
+    fn count_once(&self) {
+        if !self.counted.swap(true, Ordering::Relaxed) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Drop for ConnectingGuard<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        if *self.counted.get_mut() {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -102,36 +122,29 @@ impl managed::Manager for Manager {
 
 impl Manager {
     async fn open(&self) -> Result<Box<Session>> {
+        let connecting = ConnectingGuard {
+            count: &self.connecting,
+            counted: AtomicBool::new(false),
+        };
         // Waits while discarded sessions are still closing: never more sessions than max_size.
-        let slot = Arc::clone(&self.slots)
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::PoolClosed)?;
-        self.connecting.fetch_add(1, Ordering::Relaxed);
-        let _connecting = ConnectingGuard(&self.connecting);
-        let raw =
-            match tokio::time::timeout(self.connect_timeout, self.connector.connect(slot)).await {
-                Ok(Ok(raw)) => raw,
-                Ok(Err(e)) => {
-                    self.record_failure(&e);
-                    return Err(e);
-                }
-                Err(_) => {
-                    let e = Error::Unreachable {
-                        target: self.target.clone(),
-                        waited: self.connect_timeout,
-                        last_error: Some(format!(
-                            "connect timed out after {:?}",
-                            self.connect_timeout
-                        )),
-                    };
-                    self.record_failure(&e);
-                    return Err(e);
-                }
-            };
+        let slot = || async {
+            let slot = Arc::clone(&self.slots)
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::PoolClosed)?;
+            connecting.count_once();
+            Ok(slot)
+        };
+        let raw = match self.hosts.connect(self.connect_timeout, slot).await {
+            Ok(raw) => raw,
+            Err(e) => {
+                self.record_failure(&e);
+                return Err(e);
+            }
+        };
         // From here on, however this future ends (a failing hook, the caller giving up), the
         // session is closed before its slot frees up: the connection's drop sees to it.
-        let mut session = Box::new(Session::new(raw, self.cleanup_timeout));
+        let mut session = Box::new(Session::new(raw, self.cleanup_timeout, self.writes_only));
         if let Some(hook) = &self.after_connect {
             crate::hook::run_after_connect(hook, &mut session).await?;
             session.accept_session_state();

@@ -5,6 +5,7 @@
 //! not known idle (see `lease`). A session holds one of `max_size` slots until the server has
 //! let it go, so the server never holds more of the pool's sessions than its maximum.
 
+mod hosts;
 mod lease;
 mod maintain;
 mod manager;
@@ -19,7 +20,7 @@ use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 pub(crate) use lease::{Lease, Permits};
 use manager::Manager;
 
-use crate::backend::{AnyConnector, ListenSession, Notification};
+use crate::backend::{ListenSession, Notification};
 use crate::config::{CheckoutOrder, DatabaseConfig};
 use crate::error::{Error, Result};
 
@@ -69,12 +70,12 @@ impl Pool {
     /// Builds the pool without opening a session; starts its maintenance on the current
     /// runtime, if there is one.
     pub(crate) fn new(config: &DatabaseConfig) -> Result<Pool> {
-        Pool::with_connector(config, AnyConnector::new(config)?)
+        Pool::with_hosts(config, hosts::Hosts::new(config)?)
     }
 
-    /// [`Pool::new`] over a given connector (the unit tests' fake).
-    fn with_connector(config: &DatabaseConfig, connector: AnyConnector) -> Result<Pool> {
-        let inner = managed::Pool::builder(Manager::new(config, connector))
+    /// [`Pool::new`] over given hosts (the unit tests' fake).
+    fn with_hosts(config: &DatabaseConfig, hosts: hosts::Hosts) -> Result<Pool> {
+        let inner = managed::Pool::builder(Manager::new(config, hosts))
             .max_size(config.max_size)
             .queue_mode(match config.checkout_order {
                 CheckoutOrder::Lifo => managed::QueueMode::Lifo,
@@ -126,7 +127,7 @@ impl Pool {
 
     /// The server's product name (see [`AnyConnector::server_name`]).
     pub(crate) fn server_name(&self) -> &'static str {
-        self.inner.manager().connector.server_name()
+        self.inner.manager().hosts.first().server_name()
     }
 
     /// Whether [`Pool::close`] began.
@@ -254,7 +255,9 @@ impl Pool {
         {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        manager.connector.quiet().await;
+        for connector in manager.hosts.connectors() {
+            connector.quiet().await;
+        }
     }
 
     /// Opens a session outside the pool (it does not count against `max_size`) that listens
@@ -264,7 +267,12 @@ impl Pool {
         channels: &[&str],
         sink: tokio::sync::mpsc::UnboundedSender<Result<Notification>>,
     ) -> Result<ListenSession> {
-        self.inner.manager().connector.listen(channels, sink).await
+        self.inner
+            .manager()
+            .hosts
+            .first()
+            .listen(channels, sink)
+            .await
     }
 }
 
@@ -274,7 +282,8 @@ pub(crate) fn fake(max_size: usize) -> (Pool, std::sync::Arc<crate::backend::fak
     let connector = crate::backend::fake::FakeConnector::default();
     let log = std::sync::Arc::clone(&connector.log);
     let config = DatabaseConfig::new(crate::engine::Backend::Postgres).with_max_size(max_size);
-    match Pool::with_connector(&config, AnyConnector::Fake(connector)) {
+    let hosts = hosts::Hosts::single(&config, crate::backend::AnyConnector::Fake(connector));
+    match Pool::with_hosts(&config, hosts) {
         Ok(pool) => (pool, log),
         Err(e) => panic!("a fake pool: {e}"),
     }

@@ -10,6 +10,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod in_flight;
+
+pub(crate) use in_flight::InFlight;
+
 use crate::backend::{AnyCanceller, AnyConn, AnyRows, Control, CopyTarget, Placeholders};
 use crate::config::TxOptions;
 use crate::engine::Backend;
@@ -44,6 +48,10 @@ pub struct Session {
     /// The session serves one call or one transaction and is closed on return if a statement
     /// changed it: such a change has no lasting effect, which a warning tells the caller.
     short_lived: bool,
+    /// The pool wants a writable host: a server that answers "read-only" (it was demoted, or a
+    /// replica was promoted elsewhere) gets this session closed on return, so that the next
+    /// one walks the host list again.
+    writes_only: bool,
     cleanup_timeout: Duration,
     /// When the session last came back to the pool.
     pub(crate) idle_since: Instant,
@@ -92,7 +100,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(raw: AnyConn, cleanup_timeout: Duration) -> Self {
+    pub(crate) fn new(raw: AnyConn, cleanup_timeout: Duration, writes_only: bool) -> Self {
         Session {
             canceller: Arc::new(raw.canceller()),
             raw,
@@ -103,6 +111,7 @@ impl Session {
             failed: None,
             session_changed: false,
             short_lived: false,
+            writes_only,
             commit_sent: false,
             cleanup_timeout,
             idle_since: Instant::now(),
@@ -227,6 +236,8 @@ impl Session {
             Err(Error::ConnectionLost(_) | Error::Driver(_)) => self.broken = true,
             _ => self.busy = false,
         }
+        // Closing on return is the reset that sends the next session through the host list.
+        self.session_changed |= self.writes_only && r.as_ref().is_err_and(Error::is_read_only);
         if let Err(e) = &r {
             if self.tx_depth > 0 && self.failed.is_none() {
                 self.failed = Some(Box::new(e.clone()));
@@ -455,40 +466,6 @@ pub(crate) enum StreamEnd {
     RowsLeft(Error),
 }
 
-/// A statement on its way: dropped before [`InFlight::disarm`], it cancels the statement on the
-/// server at once, so an abandoned query never keeps running.
-pub(crate) struct InFlight {
-    canceller: Option<Arc<AnyCanceller>>,
-    timeout: Duration,
-}
-
-impl InFlight {
-    fn disarm(mut self) {
-        self.canceller = None;
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Some(canceller) = self.canceller.take() {
-            spawn_cancel(canceller, self.timeout);
-        }
-    }
-}
-
-/// Sends a cancel for whatever the session runs, bounded by `timeout`, off the caller's path.
-pub(crate) fn spawn_cancel(canceller: Arc<AnyCanceller>, timeout: Duration) {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move {
-            match tokio::time::timeout(timeout, canceller.cancel()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!("cancelling an abandoned statement failed: {e}"),
-                Err(_) => tracing::warn!("cancelling an abandoned statement timed out"),
-            }
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The session's rules on the fake adapter, with no server: what a real-server test cannot
@@ -514,7 +491,7 @@ mod tests {
             .await
             .unwrap();
         (
-            Session::new(AnyConn::Fake(raw), Duration::from_secs(1)),
+            Session::new(AnyConn::Fake(raw), Duration::from_secs(1), false),
             log,
         )
     }

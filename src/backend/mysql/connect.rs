@@ -12,7 +12,7 @@ use mysql_async::{Conn, Opts, OptsBuilder};
 use super::error::connect_error;
 use super::farewell::Farewells;
 use super::{MyCanceller, MyConn};
-use crate::backend::Slot;
+use crate::backend::{HostRole, Slot};
 use crate::config::{DatabaseConfig, SslMode};
 use crate::error::Result;
 use crate::sql::RewriteCache;
@@ -34,6 +34,9 @@ pub(crate) struct MyConnector {
     farewells: Farewells,
     /// Which server answered: MariaDB or MySQL, as its version says (known after a connect).
     mariadb: std::sync::OnceLock<bool>,
+    /// Whether sessions read the server's role when opened (`target_session_attrs` is not
+    /// `any`): in the round trip every connect makes anyway.
+    check_role: bool,
 }
 
 impl MyConnector {
@@ -85,6 +88,7 @@ impl MyConnector {
             linger: cfg.cleanup_timeout,
             farewells: Farewells::default(),
             mariadb: std::sync::OnceLock::new(),
+            check_role: cfg.target_session_attrs != crate::config::TargetSessionAttrs::Any,
         })
     }
 
@@ -120,11 +124,23 @@ impl MyConnector {
         // A value over this makes the server hang up mid-write, which reads as a lost
         // connection; knowing it, `bind` refuses such a value, typed, before sending anything.
         // The same round trip says which server this is: MariaDB's version says so.
-        let facts: Option<(u64, String)> = conn
-            .query_first("SELECT @@max_allowed_packet, VERSION()")
-            .await
-            .map_err(|e| connect_error(&self.target, e))?;
-        let (max_packet, version) = facts.map_or((None, String::new()), |(m, v)| (Some(m), v));
+        // The role rides along when it matters (MySQL 8 and MariaDB both have both variables).
+        let facts: Option<(u64, String, Option<HostRole>)> = if self.check_role {
+            let sql = "SELECT @@max_allowed_packet, VERSION(), @@read_only, @@innodb_read_only";
+            let row: Option<(u64, String, i64, i64)> = conn
+                .query_first(sql)
+                .await
+                .map_err(|e| connect_error(&self.target, e))?;
+            row.map(|(m, v, ro, inno)| (m, v, Some(role_of(ro, inno))))
+        } else {
+            let row: Option<(u64, String)> = conn
+                .query_first("SELECT @@max_allowed_packet, VERSION()")
+                .await
+                .map_err(|e| connect_error(&self.target, e))?;
+            row.map(|(m, v)| (m, v, None))
+        };
+        let (max_packet, version, role) =
+            facts.map_or((None, String::new(), None), |(m, v, r)| (Some(m), v, r));
         let _ = self.mariadb.set(version.contains("MariaDB"));
         let cancel = MyCanceller {
             opts: opts.clone(),
@@ -140,8 +156,18 @@ impl MyConnector {
             rewrites: Arc::clone(&self.rewrites),
             cancel,
             state_changed: false,
+            role,
             max_packet: max_packet.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX)),
         })
+    }
+
+    /// The role of the server `conn` is on: one round trip.
+    pub(super) async fn query_role(conn: &mut Conn) -> Result<HostRole> {
+        let row: Option<(i64, i64)> = conn
+            .query_first("SELECT @@read_only, @@innodb_read_only")
+            .await
+            .map_err(super::error::map_error)?;
+        Ok(row.map_or(role_of(0, 0), |(ro, inno)| role_of(ro, inno)))
     }
 
     /// The server's name: MariaDB or MySQL once a session was opened, both before.
@@ -151,5 +177,14 @@ impl MyConnector {
             Some(false) => "MySQL",
             None => "MySQL or MariaDB",
         }
+    }
+}
+
+/// MySQL has no standby apart from a read-only server: a replica is one by `read_only`.
+fn role_of(read_only: i64, innodb_read_only: i64) -> HostRole {
+    let read_only = read_only != 0 || innodb_read_only != 0;
+    HostRole {
+        read_only,
+        standby: read_only,
     }
 }

@@ -37,6 +37,7 @@ fn kind_of(number: u16) -> DatabaseErrorKind {
         1205 => DatabaseErrorKind::LockTimeout,
         1317 | 1969 | 3024 => DatabaseErrorKind::Cancelled,
         1064 | 1146 | 1054 | 1049 => DatabaseErrorKind::Syntax,
+        1836 => DatabaseErrorKind::ReadOnly,
         _ => DatabaseErrorKind::Other,
     }
 }
@@ -56,7 +57,13 @@ pub(crate) fn map_error(e: mysql_async::Error) -> Error {
             Some(s.code),
             s.message.clone(),
             constraint_name(s.code, &s.message),
-            kind_of(s.code),
+            // 1290 is any option that forbids a statement; only --read-only (and
+            // --super-read-only) make the server read-only.
+            if s.code == 1290 && s.message.contains("read-only") {
+                DatabaseErrorKind::ReadOnly
+            } else {
+                kind_of(s.code)
+            },
         )
         .into_error(),
         E::Driver(DriverError::StmtParamsMismatch { required, supplied }) => Error::ParamCount {

@@ -19,7 +19,7 @@ use mysql_async::{BinaryProtocol, Conn, Opts, Value};
 
 pub(crate) use connect::MyConnector;
 
-use super::{savepoint_name, Adapter, Control, CopyTarget, Placeholders, Slot};
+use super::{savepoint_name, Adapter, Control, CopyTarget, HostRole, Placeholders, Slot};
 use crate::config::{AccessMode, DatabaseConfig, TxOptions};
 use crate::describe::Description;
 use crate::error::{Error, Result};
@@ -48,6 +48,8 @@ pub(crate) struct MyConn {
     state_changed: bool,
     /// The server's `max_allowed_packet`: no single value may be larger.
     max_packet: usize,
+    /// The server's role, when it was read as the session opened.
+    role: Option<HostRole>,
 }
 
 /// Stops whatever a connection is running, from a separate short-lived connection, so a
@@ -108,6 +110,17 @@ impl Adapter for MyConn {
 
     async fn quiet(connector: &MyConnector) {
         connector.quiet().await;
+    }
+
+    async fn role(&mut self) -> Result<HostRole> {
+        match self.role {
+            Some(role) => Ok(role),
+            None => {
+                let role = MyConnector::query_role(self.conn()?).await?;
+                self.role = Some(role);
+                Ok(role)
+            }
+        }
     }
 
     fn canceller(&self) -> MyCanceller {

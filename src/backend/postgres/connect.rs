@@ -11,7 +11,7 @@ use tokio_postgres::NoTls;
 use super::error::connect_error;
 use super::socket::{Endpoint, PgSocket};
 use super::{PgCanceller, PgConn};
-use crate::backend::Slot;
+use crate::backend::{HostRole, Slot};
 use crate::config::{DatabaseConfig, SslMode};
 use crate::engine::Backend;
 use crate::error::{ConnectErrorKind, Error, Result};
@@ -124,7 +124,10 @@ impl PgConnector {
 
     /// Opens a connection on a socket of weir's own and hands its I/O half to `run`; the one
     /// place that matches on the TLS variant (the I/O half's type differs per TLS stream).
-    pub(super) async fn open(&self, run: impl RunConnection) -> Result<tokio_postgres::Client> {
+    pub(super) async fn open(
+        &self,
+        run: impl RunConnection,
+    ) -> Result<(tokio_postgres::Client, Option<HostRole>)> {
         let socket = self.server.socket().await?;
         match &self.tls {
             PgTls::None => {
@@ -133,8 +136,9 @@ impl PgConnector {
                     .connect_raw(socket, NoTls)
                     .await
                     .map_err(|e| connect_error(&self.server.target, &e))?;
+                let role = reported_role(&conn);
                 run.run(conn);
-                Ok(client)
+                Ok((client, role))
             }
             #[cfg(feature = "tls")]
             PgTls::Rustls(t) => {
@@ -143,15 +147,16 @@ impl PgConnector {
                     .connect_raw(socket, self.server.tls(t)?)
                     .await
                     .map_err(|e| connect_error(&self.server.target, &e))?;
+                let role = reported_role(&conn);
                 run.run(conn);
-                Ok(client)
+                Ok((client, role))
             }
         }
     }
 
     /// Opens a session that occupies `slot` until the server has closed it.
     pub(super) async fn connect(&self, slot: Slot) -> Result<PgConn> {
-        let client = self.open(Pooled(slot)).await?;
+        let (client, role) = self.open(Pooled(slot)).await?;
         let cancel = PgCanceller {
             token: client.cancel_token(),
             server: self.server.clone(),
@@ -162,8 +167,48 @@ impl PgConnector {
         // task of weir's own that ends when the server has closed the session.
         let stand_in = tokio::spawn(std::future::pending::<()>());
         let client = deadpool_postgres::ClientWrapper::new(client, stand_in);
-        Ok(PgConn { client, cancel })
+        Ok(PgConn {
+            client,
+            cancel,
+            role,
+        })
     }
+}
+
+/// The role a server reported in its start-up ParameterStatus messages: PostgreSQL 14 and
+/// later report `in_hot_standby` and `default_transaction_read_only`, so reading it costs no
+/// round trip.
+fn reported_role<S, T>(conn: &tokio_postgres::Connection<S, T>) -> Option<HostRole>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let standby = conn.parameter("in_hot_standby")? == "on";
+    let read_only = conn.parameter("default_transaction_read_only")? == "on";
+    Some(HostRole {
+        standby,
+        read_only: standby || read_only,
+    })
+}
+
+/// The role asked of the server, for one that reported none at start-up (before 14): one
+/// simple-query round trip.
+pub(super) async fn query_role(client: &tokio_postgres::Client) -> Result<HostRole> {
+    let sql = "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')";
+    let messages = client
+        .simple_query(sql)
+        .await
+        .map_err(|e| super::error::map_error(&e))?;
+    for m in messages {
+        if let tokio_postgres::SimpleQueryMessage::Row(row) = m {
+            let standby = row.get(0) == Some("t");
+            return Ok(HostRole {
+                standby,
+                read_only: standby || row.get(1) == Some("on"),
+            });
+        }
+    }
+    Err(Error::Driver(format!("`{sql}` returned no row")))
 }
 
 /// What runs a freshly opened connection's I/O half.

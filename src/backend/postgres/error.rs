@@ -68,6 +68,7 @@ fn kind_of(sqlstate: &str) -> DatabaseErrorKind {
         "55P03" => DatabaseErrorKind::LockTimeout,
         "57014" => DatabaseErrorKind::Cancelled,
         "25P02" => DatabaseErrorKind::InFailedTransaction,
+        "25006" => DatabaseErrorKind::ReadOnly,
         s if s.starts_with("42") => DatabaseErrorKind::Syntax,
         _ => DatabaseErrorKind::Other,
     }

@@ -24,7 +24,7 @@ impl PgConnector {
         channels: &[&str],
         sink: tokio::sync::mpsc::UnboundedSender<Result<Notification>>,
     ) -> Result<PgListener> {
-        let client = self.open(Listening(sink)).await?;
+        let (client, _) = self.open(Listening(sink)).await?;
         let mut sql = String::new();
         for channel in channels {
             sql.push_str("LISTEN ");

@@ -24,7 +24,7 @@ use tokio_postgres::{CancelToken, NoTls, RowStream};
 pub(crate) use connect::PgConnector;
 pub(crate) use listen::PgListener;
 
-use super::{savepoint_name, Adapter, Control, CopyTarget, Placeholders, Slot};
+use super::{savepoint_name, Adapter, Control, CopyTarget, HostRole, Placeholders, Slot};
 use crate::config::{AccessMode, DatabaseConfig, TxOptions};
 use crate::describe::Description;
 use crate::error::{Error, Result};
@@ -39,6 +39,8 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 pub(crate) struct PgConn {
     client: deadpool_postgres::ClientWrapper,
     cancel: PgCanceller,
+    /// The role the server reported at start-up (PostgreSQL 14 and later), if it did.
+    role: Option<HostRole>,
 }
 
 /// Sends a cancel request for whatever a connection is running.
@@ -97,6 +99,17 @@ impl Adapter for PgConn {
     }
 
     async fn quiet(_: &PgConnector) {}
+
+    async fn role(&mut self) -> Result<HostRole> {
+        match self.role {
+            Some(role) => Ok(role),
+            None => {
+                let role = connect::query_role(&self.client).await?;
+                self.role = Some(role);
+                Ok(role)
+            }
+        }
+    }
 
     fn canceller(&self) -> PgCanceller {
         self.cancel.clone()

@@ -1,0 +1,9 @@
+//! Tests on real replicated servers: a PostgreSQL primary + streaming replica and a MariaDB
+//! primary + GTID replica, started by `scripts/replicas` (the script users run) once for this
+//! binary and torn down by it when this process exits. Every test body runs on both backends.
+//!
+//! When the servers' binaries are missing the tests print SKIPPED, or fail under `CI=true`.
+
+mod bed;
+mod failover;
+mod hosts;
