@@ -195,6 +195,29 @@ impl DatabaseConfig {
         self
     }
 
+    /// Sets the slow-statement threshold: a call that takes longer (for a stream, until its
+    /// last row is read) logs one WARN (`tracing`) with its SQL text (never its parameter
+    /// values), how long it took, its lane, the pool (`host:port/database`) and the backend.
+    /// Plain calls, streams and `BEGIN`/`COMMIT`/`ROLLBACK` all count. Default: 1 s, as
+    /// sqlx's `log_slow_statements`; `None` turns it off.
+    #[must_use]
+    pub fn with_slow_statement_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.slow_statement_threshold = threshold;
+        self
+    }
+
+    /// Sets the leak-detection threshold: a [`Connection`](crate::Connection) or a
+    /// [`Transaction`](crate::Transaction) held longer logs one WARN naming the line that
+    /// took it (`acquire`, `begin`), how long it has been held and the pool, then an INFO when
+    /// it is returned (dropped, committed or rolled back). Catches a task that waits on the
+    /// pool for a row its own open transaction holds. One-shot calls on the pool are not
+    /// watched. Default: 60 s; `None` turns it off.
+    #[must_use]
+    pub fn with_leak_detection_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.leak_detection_threshold = threshold;
+        self
+    }
+
     /// The retry policy. Default: 5 attempts, 20 ms to 1 s backoff, 10 s in all.
     pub fn retry(&self) -> RetryPolicy {
         self.retry

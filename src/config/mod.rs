@@ -71,6 +71,8 @@ pub struct DatabaseConfig {
     pub(crate) default_lane: Option<Lane>,
     pub(crate) lanes: Vec<(String, Lane)>,
     pub(crate) retry: RetryPolicy,
+    pub(crate) slow_statement_threshold: Option<Duration>,
+    pub(crate) leak_detection_threshold: Option<Duration>,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -105,6 +107,8 @@ impl fmt::Debug for DatabaseConfig {
             .field("default_lane", &self.default_lane)
             .field("lanes", &self.lanes)
             .field("retry", &self.retry)
+            .field("slow_statement_threshold", &self.slow_statement_threshold)
+            .field("leak_detection_threshold", &self.leak_detection_threshold)
             .finish()
     }
 }
@@ -153,6 +157,8 @@ impl DatabaseConfig {
             default_lane: None,
             lanes: Vec::new(),
             retry: RetryPolicy::default(),
+            slow_statement_threshold: Some(Duration::from_secs(1)),
+            leak_detection_threshold: Some(Duration::from_secs(60)),
         }
     }
 
@@ -282,6 +288,18 @@ impl DatabaseConfig {
     /// ever).
     pub fn statement_timeout(&self) -> Option<Duration> {
         self.statement_timeout
+    }
+    /// A call that takes longer logs a WARN with its SQL (never its parameter values), how
+    /// long it took, its lane, the pool and the backend. Default: 1 s (sqlx's
+    /// `log_slow_statements`); `None`: off.
+    pub fn slow_statement_threshold(&self) -> Option<Duration> {
+        self.slow_statement_threshold
+    }
+    /// A [`Connection`](crate::Connection) or [`Transaction`](crate::Transaction) held longer
+    /// logs a WARN naming where it was taken, and an INFO when it is returned. Default: 60 s;
+    /// `None`: off.
+    pub fn leak_detection_threshold(&self) -> Option<Duration> {
+        self.leak_detection_threshold
     }
     /// TLS mode. Default: `prefer`.
     pub fn ssl_mode(&self) -> SslMode {

@@ -238,6 +238,28 @@ pub const URL_OPTIONS: &[UrlOption] = &[
         },
     },
     UrlOption {
+        name: "slow_statement_threshold",
+        aliases: &[],
+        value: OPTIONAL_DURATION,
+        default: "1s",
+        meaning: "A call slower than it logs a WARN with its SQL (never parameter values), elapsed time, lane, pool and backend.",
+        set: |c, k, v| {
+            c.slow_statement_threshold = parse_optional_duration(k, v)?;
+            Ok(())
+        },
+    },
+    UrlOption {
+        name: "leak_detection_threshold",
+        aliases: &[],
+        value: OPTIONAL_DURATION,
+        default: "60s",
+        meaning: "A `Connection` or `Transaction` held longer logs a WARN naming the line that took it, then an INFO when it is returned.",
+        set: |c, k, v| {
+            c.leak_detection_threshold = parse_optional_duration(k, v)?;
+            Ok(())
+        },
+    },
+    UrlOption {
         name: "host",
         aliases: &["socket"],
         value: "a host name, or a path for a Unix socket",
@@ -311,7 +333,11 @@ mod tests {
                     "sslmode" => "disable",
                     "host" => "db.example",
                     "sslrootcert" | "application_name" => "x",
-                    n if n.ends_with("timeout") || n.ends_with("_after") || n == "max_lifetime" => {
+                    n if n.ends_with("timeout")
+                        || n.ends_with("_after")
+                        || n.ends_with("_threshold")
+                        || n == "max_lifetime" =>
+                    {
                         "2s"
                     }
                     _ => "3",
