@@ -12,7 +12,7 @@ use crate::engine::Backend;
 use crate::error::{CallPhase, Result};
 use crate::executor::sealed::Plumbing;
 use crate::executor::{Executor, Overrides};
-use crate::policy::{CallScope, LaneState};
+use crate::policy::{CallScope, Held, LaneState};
 use crate::pool::Lease;
 use crate::transaction::{Transaction, TxConn};
 
@@ -23,6 +23,8 @@ pub struct Connection {
     backend: Backend,
     lane: Arc<LaneState>,
     timeout: Option<Duration>,
+    /// The leak watch: a WARN if held too long, an INFO when dropped after that.
+    _held: Held,
 }
 
 impl std::fmt::Debug for Connection {
@@ -39,12 +41,14 @@ impl Connection {
         backend: Backend,
         lane: Arc<LaneState>,
         timeout: Option<Duration>,
+        held: Held,
     ) -> Self {
         Connection {
             lease: Mutex::new(lease),
             backend,
             lane,
             timeout,
+            _held: held,
         }
     }
 

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::executor::sealed::Plumbing;
 use crate::executor::{Executor, Overrides};
 use crate::listen::Listener;
-use crate::policy::{self, CallScope, LaneState, Limits};
+use crate::policy::{self, CallScope, Held, LaneState, Limits, Watch};
 use crate::pool::{Lease, Pool, PoolStatus};
 use crate::retry::Retries;
 use crate::stats::Stats;
@@ -82,7 +82,12 @@ impl Database {
     pub fn connect_lazy_with(config: DatabaseConfig) -> Result<Database> {
         config.validate()?;
         let pool = Pool::new(&config)?;
-        let limits = Limits::new(config.max_in_flight, config.default_lane, &config.lanes);
+        let limits = Limits::new(
+            config.max_in_flight,
+            config.default_lane,
+            &config.lanes,
+            &Watch::new(&config),
+        );
         Ok(Database {
             shared: Arc::new(Shared {
                 pool,
@@ -114,16 +119,23 @@ impl Database {
         self.shared.pool.status()
     }
 
-    /// Checks out a connection for several statements on one session.
+    /// Checks out a connection for several statements on one session. Held past
+    /// [`leak_detection_threshold`](DatabaseConfig::with_leak_detection_threshold), it logs a
+    /// WARN naming the line that called `acquire`.
     ///
     /// # Errors
     /// [`Error::PoolTimeout`](crate::Error::PoolTimeout) when the pool stays saturated, [`Error::Unreachable`](crate::Error::Unreachable) or
     /// [`Error::Connect`](crate::Error::Connect) when no connection can be opened, [`Error::PoolClosed`](crate::Error::PoolClosed).
-    pub async fn acquire(&self) -> Result<Connection> {
-        let (mut lease, lane, timeout) = self.lease_default_lane().await?;
-        // The caller keeps this session, and what its statements set lasts with it.
-        lease.session()?.serve_briefly(false);
-        Ok(Connection::new(lease, self.backend(), lane, timeout))
+    #[track_caller]
+    pub fn acquire(&self) -> impl Future<Output = Result<Connection>> + Send + '_ {
+        let taken_at = Location::caller();
+        async move {
+            let (mut lease, lane, timeout) = self.lease_default_lane().await?;
+            // The caller keeps this session, and what its statements set lasts with it.
+            lease.session()?.serve_briefly(false);
+            let held = Held::start(&lane.watch, "connection", taken_at);
+            Ok(Connection::new(lease, self.backend(), lane, timeout, held))
+        }
     }
 
     /// A lease holding a default-lane permit, for a connection or transaction of its own.

@@ -18,7 +18,7 @@ use crate::engine::Backend;
 use crate::error::{CallPhase, Error, Result};
 use crate::executor::sealed::Plumbing;
 use crate::executor::{Executor, Overrides};
-use crate::policy::{self, CallScope, LaneState};
+use crate::policy::{self, CallScope, Held, LaneState};
 use crate::pool::Lease;
 
 /// Runs transaction control `$op` on the session `$s` of `$mutex` through the policy path,
@@ -77,6 +77,9 @@ pub struct Transaction<'c> {
     begun_at: &'static Location<'static>,
     /// `commit` or `rollback` was called (whatever came of it).
     ended: bool,
+    /// The leak watch of a top-level transaction (a savepoint's parent is watched already).
+    /// Declared last, so dropped last: its INFO follows the transaction's end.
+    _held: Held,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -98,6 +101,10 @@ impl<'c> Transaction<'c> {
         begun_at: &'static Location<'static>,
     ) -> Result<Transaction<'c>> {
         let depth = control!(conn.mutex(), &lane, timeout, "BEGIN", |s| s.begin(&options))?;
+        let held = match depth {
+            1 => Held::start(&lane.watch, "transaction", begun_at),
+            _ => Held::none(),
+        };
         Ok(Transaction {
             conn,
             depth,
@@ -107,6 +114,7 @@ impl<'c> Transaction<'c> {
             timeout,
             begun_at,
             ended: false,
+            _held: held,
         })
     }
 
@@ -269,7 +277,7 @@ mod tests {
 
     use super::*;
     use crate::executor::Executor;
-    use crate::policy::Limits;
+    use crate::policy::{Limits, Watch};
 
     async fn transaction(pool: &crate::pool::Pool, limits: &Limits) -> Transaction<'static> {
         let lease = pool.checkout().await.unwrap();
@@ -291,7 +299,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_transaction_timing_out_in_its_rollback_is_no_unknown_outcome() {
         let (pool, log) = crate::pool::fake(1);
-        let limits = Limits::new(None, None, &[]);
+        let limits = Limits::new(None, None, &[], &Watch::off());
         let tx = transaction(&pool, &limits).await;
         assert!(tx.execute("INSERT fail", ()).await.is_err());
         log.hang_on("ROLLBACK");
@@ -304,7 +312,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_commit_without_an_answer_has_an_unknown_outcome() {
         let (pool, log) = crate::pool::fake(1);
-        let limits = Limits::new(None, None, &[]);
+        let limits = Limits::new(None, None, &[], &Watch::off());
         let tx = transaction(&pool, &limits).await;
         tx.execute("INSERT 1", ()).await.unwrap();
         log.hang_on("COMMIT");

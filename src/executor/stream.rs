@@ -79,7 +79,7 @@ async fn open<'a, E: Executor + ?Sized + 'a, P: Params + 'a>(
 ) -> Result<Box<Open<'a, E>>> {
     let params = params.to_params();
     let scope = exec.scope(&Overrides::default())?;
-    let (mut guard, record) = policy::open(&scope, exec.session(&scope)).await?;
+    let (mut guard, record) = policy::open(&scope, sql, exec.session(&scope)).await?;
     let session = guard.session()?;
     let in_flight = match session.start_stream(sql).await {
         Ok(in_flight) => in_flight,
@@ -188,7 +188,7 @@ fn generated_stream<'a, E: Executor + ?Sized, T: FromRow + Send + 'a, P: Params 
     async_stream::try_stream! {
         let params = params.to_params();
         let scope = exec.scope(&Overrides::default())?;
-        let (mut guard, record) = policy::open(&scope, exec.session(&scope)).await?;
+        let (mut guard, record) = policy::open(&scope, sql, exec.session(&scope)).await?;
         let session = guard.session()?;
         let in_flight = match session.start_stream(sql).await {
             Ok(in_flight) => in_flight,

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::pool::Permits;
 use crate::stats::LaneStats;
 
+use super::watch::Watch;
+
 /// The name of the lane calls use unless they pick one.
 pub const DEFAULT_LANE: &str = "default";
 
@@ -24,15 +26,18 @@ pub(crate) struct LaneState {
     limit: Option<(Lane, Arc<Semaphore>)>,
     waiting: AtomicUsize,
     pub(crate) stats: LaneStats,
+    /// The pool's warning thresholds, kept with the lane every call already holds.
+    pub(crate) watch: Watch,
 }
 
 impl LaneState {
-    fn new(name: &str, lane: Option<Lane>) -> Self {
+    fn new(name: &str, lane: Option<Lane>, watch: &Watch) -> Self {
         LaneState {
             name: name.into(),
             limit: lane.map(|l| (l, Arc::new(Semaphore::new(l.max_in_flight)))),
             waiting: AtomicUsize::new(0),
             stats: LaneStats::default(),
+            watch: watch.clone(),
         }
     }
 
@@ -101,16 +106,23 @@ impl Limits {
         global: Option<usize>,
         default: Option<Lane>,
         lanes: &[(String, Lane)],
+        watch: &Watch,
     ) -> Self {
         Limits {
             global: LaneState::new(
                 "global",
                 global.map(|n| Lane::new(n).with_max_queue(usize::MAX)),
+                watch,
             ),
-            default: Arc::new(LaneState::new(DEFAULT_LANE, default)),
+            default: Arc::new(LaneState::new(DEFAULT_LANE, default, watch)),
             lanes: lanes
                 .iter()
-                .map(|(name, lane)| (name.clone(), Arc::new(LaneState::new(name, Some(*lane)))))
+                .map(|(name, lane)| {
+                    (
+                        name.clone(),
+                        Arc::new(LaneState::new(name, Some(*lane), watch)),
+                    )
+                })
                 .collect(),
         }
     }
@@ -165,6 +177,7 @@ mod tests {
                     .with_max_queue(2)
                     .with_queue_timeout(Duration::from_secs(1)),
             )],
+            &Watch::off(),
         );
         let lane = Arc::clone(limits.lane(Some("reports")).unwrap());
         let held = limits.admit(&lane).await.unwrap();
@@ -202,7 +215,7 @@ mod tests {
     /// An unknown lane is a configuration error; the default lane has no limit unless set.
     #[tokio::test]
     async fn default_lane_is_unlimited_and_unknown_lanes_fail() {
-        let limits = Limits::new(None, None, &[]);
+        let limits = Limits::new(None, None, &[], &Watch::off());
         assert!(matches!(limits.lane(Some("nope")), Err(Error::Config(_))));
         let lane = Arc::clone(limits.lane(None).unwrap());
         let permits: Vec<_> =

@@ -7,6 +7,7 @@
 mod deadline;
 mod limit;
 mod record;
+mod watch;
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +16,7 @@ pub(crate) use deadline::{with_deadline, PhaseCell};
 pub use limit::DEFAULT_LANE;
 pub(crate) use limit::{LaneState, Limits};
 pub(crate) use record::CallRecord;
+pub(crate) use watch::{Held, Watch};
 
 use crate::error::{CallPhase, ConnectErrorKind, Error, Result};
 use crate::pool::{Lease, Pool};
@@ -111,7 +113,7 @@ macro_rules! run_call {
     ($scope:expr, $sql:expr, $session:expr, |$s:ident| $op:expr) => {{
         use tracing::Instrument as _;
         let scope: &$crate::policy::CallScope<'_> = $scope;
-        let record = $crate::policy::CallRecord::start(scope.lane);
+        let record = $crate::policy::CallRecord::start(scope.lane, $sql);
         let span = tracing::debug_span!("weir.call", lane = %scope.lane.name, sql = $sql);
         let r = if span.is_disabled() {
             $crate::policy::with_deadline(scope.timeout, &scope.phase, async {
@@ -146,12 +148,13 @@ pub(crate) use run_call;
 /// Opens a streamed call: the session (from `session`) and `start` on it under the scope's
 /// deadline; the rows are read afterwards, outside it (the caller decides how long to read).
 /// On success the guard and the still-open call record go to the stream, which finishes the
-/// record when its rows end.
+/// record when its rows end (so a slow-call warning counts the reading too).
 pub(crate) async fn open<'a, G: SessionGuard>(
     scope: &CallScope<'a>,
+    sql: &'a str,
     session: impl Future<Output = Result<G>>,
 ) -> Result<(G, CallRecord<'a>)> {
-    let record = CallRecord::start(scope.lane);
+    let record = CallRecord::start(scope.lane, sql);
     match with_deadline(scope.timeout, &scope.phase, session).await {
         Ok(guard) => {
             scope.phase.set(CallPhase::Execute);

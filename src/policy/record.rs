@@ -1,4 +1,5 @@
-//! A call's outcome and latency, counted per lane when it ends, including when it is dropped.
+//! A call's outcome and latency, counted per lane when it ends, including when it is dropped;
+//! a call slower than the pool's threshold also logs a WARN with its SQL.
 
 use std::time::Instant;
 
@@ -9,42 +10,47 @@ use crate::stats::Outcome;
 /// Counts a call's outcome and latency when it ends, including when it is dropped.
 pub(crate) struct CallRecord<'a> {
     lane: &'a LaneState,
+    /// The SQL text (never parameter values), for the slow-call warning.
+    sql: &'a str,
     started: Instant,
     done: bool,
 }
 
 impl<'a> CallRecord<'a> {
-    pub(crate) fn start(lane: &'a LaneState) -> Self {
+    pub(crate) fn start(lane: &'a LaneState, sql: &'a str) -> Self {
         CallRecord {
             lane,
+            sql,
             started: Instant::now(),
             done: false,
         }
     }
 
     pub(crate) fn finish<T>(mut self, r: &Result<T>) {
-        self.done = true;
-        self.lane
-            .stats
-            .record(&self.lane.name, Outcome::of(r), self.started.elapsed());
+        self.end(Outcome::of(r));
     }
 
     pub(crate) fn fail(mut self, e: &Error) {
+        self.end(Outcome::of_error(e));
+    }
+
+    /// One clock read, shared by the statistics and the slow check (one comparison).
+    #[inline]
+    fn end(&mut self, outcome: Outcome) {
         self.done = true;
-        self.lane.stats.record(
-            &self.lane.name,
-            Outcome::of_error(e),
-            self.started.elapsed(),
-        );
+        let elapsed = self.started.elapsed();
+        let lane = self.lane;
+        lane.stats.record(&lane.name, outcome, elapsed);
+        if elapsed > lane.watch.slow_after {
+            lane.watch.slow_call(&lane.name, self.sql, elapsed, outcome);
+        }
     }
 }
 
 impl Drop for CallRecord<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.lane
-                .stats
-                .record(&self.lane.name, Outcome::Cancelled, self.started.elapsed());
+            self.end(Outcome::Cancelled);
         }
     }
 }

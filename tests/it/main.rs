@@ -34,3 +34,4 @@ mod tls_ca;
 mod transactions;
 mod types;
 mod user_types;
+mod warnings;
