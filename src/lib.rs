@@ -77,6 +77,14 @@
 //! that the same task's open transaction holds waits for ever. Reading a stream's rows is never
 //! bounded by weir: the caller decides how long to read.
 //!
+//! # Warnings
+//!
+//! Two `tracing` WARNs point at bugs. A call slower than `slow_statement_threshold` (1 s) logs
+//! its SQL text (never parameter values), elapsed time, lane, pool (`host:port/database`) and
+//! backend. A [`Connection`] or [`Transaction`] held longer than `leak_detection_threshold`
+//! (60 s) logs the file and line of the [`Database::acquire`] or `begin` that took it, then an
+//! INFO when it is returned; this is how the self-deadlock above shows. `off` disables either.
+//!
 //! # Lanes and retries
 //!
 //! [`DatabaseConfig::with_lane`] declares a bulkhead: calls through [`Executor::lane`] share its

@@ -4,7 +4,9 @@
 //! event that names the line which began it: a nested one
 //! (a savepoint) before the next statement of its parent, a top-level one before its connection
 //! is reused (or the connection is discarded if that rollback fails or takes longer than the
-//! cleanup timeout).
+//! cleanup timeout). A top-level transaction held past `leak_detection_threshold` logs a WARN
+//! naming that line too (see
+//! [`DatabaseConfig::with_leak_detection_threshold`](crate::DatabaseConfig::with_leak_detection_threshold)).
 
 use std::future::Future;
 use std::panic::Location;
