@@ -4,9 +4,10 @@
 //! The slow check is one comparison of the elapsed time the call record reads anyway. A leak
 //! watch is one sleeping task per held [`Connection`](crate::Connection) or top-level
 //! [`Transaction`](crate::Transaction), spawned when it is taken and aborted when it is
-//! returned: a spawn and an abort per checkout, small beside the round trips a held
-//! connection exists for, and the task ends at the threshold or the return, whichever comes
-//! first, so none outlives its handle.
+//! returned, so none outlives its handle (it ends at the threshold or the return, whichever
+//! comes first). A spawn and an abort cost a few µs per checkout (measured in release on a
+//! shared 2-core machine: 1.5-6 µs over a 0.7-1.5 µs idle checkout; a checkout with one
+//! `SELECT 1` takes over 100 µs); one-shot calls on the pool take none.
 
 use std::panic::Location;
 use std::sync::Arc;
