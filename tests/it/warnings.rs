@@ -32,11 +32,11 @@ fn events<'a>(text: &'a str, level: &str, needle: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// A statement that sleeps 300 ms, with a marker and one bound text parameter.
+/// A statement that sleeps 600 ms, with a marker and one bound text parameter.
 fn sleep_sql(ctx: &Ctx, marker: &'static str) -> String {
     let sleep = ctx.sql(
-        "SELECT $1::text FROM pg_sleep(0.3)",
-        "SELECT CONCAT(SLEEP(0.3), CAST($1 AS CHAR))",
+        "SELECT $1::text FROM pg_sleep(0.6)",
+        "SELECT CONCAT(SLEEP(0.6), CAST($1 AS CHAR))",
     );
     format!("{sleep} /* {marker} */")
 }
@@ -61,13 +61,13 @@ where
     })
 }
 
-/// A 300 ms statement past a 100 ms threshold: one WARN with the SQL, elapsed time, lane, pool
+/// A 600 ms statement past a 250 ms threshold: one WARN with the SQL, elapsed time, lane, pool
 /// and backend, and the bound value in no line; a fast statement on the same pool: no WARN.
 async fn slow_statement_warns_once_with_its_sql_and_no_values(ctx: Ctx) {
     let cfg = ctx
         .config
         .clone()
-        .with_slow_statement_threshold(Some(Duration::from_millis(100)));
+        .with_slow_statement_threshold(Some(Duration::from_millis(250)));
     let slow = sleep_sql(&ctx, "slow-marker-17");
     let text = capture_with(cfg, |db| async move {
         let _: String = db.fetch_scalar(&slow, (VALUE,)).await.unwrap();
@@ -95,8 +95,8 @@ async fn slow_statement_warns_once_with_its_sql_and_no_values(ctx: Ctx) {
     eprintln!("{}: {warn}", ctx.backend);
 }
 
-/// The default threshold is 1 s: a 300 ms statement logs nothing; `off` logs nothing either.
-/// (The same statement past a 100 ms threshold does warn: the capture sees these events.)
+/// The default threshold is 1 s: a 600 ms statement logs nothing; `off` logs nothing either.
+/// (The same statement past a 250 ms threshold does warn: the capture sees these events.)
 async fn slow_statement_default_and_off_warn_nothing(ctx: Ctx) {
     for b in [Backend::Postgres, Backend::MySql] {
         let c = DatabaseConfig::new(b);
@@ -106,7 +106,7 @@ async fn slow_statement_default_and_off_warn_nothing(ctx: Ctx) {
     let off = DatabaseConfig::from_url(url).unwrap();
     assert_eq!(off.slow_statement_threshold(), None);
     let slow = sleep_sql(&ctx, "slow-marker-18");
-    let small = Some(Duration::from_millis(100));
+    let small = Some(Duration::from_millis(250));
     for (cfg, want) in [
         (ctx.config.clone(), 0),
         (ctx.config.clone().with_slow_statement_threshold(None), 0),
@@ -127,7 +127,7 @@ async fn slow_statement_default_and_off_warn_nothing(ctx: Ctx) {
 fn leaky(ctx: &Ctx) -> DatabaseConfig {
     ctx.config
         .clone()
-        .with_leak_detection_threshold(Some(Duration::from_millis(200)))
+        .with_leak_detection_threshold(Some(Duration::from_millis(500)))
 }
 
 /// Asserts one WARN naming `file:line` and the pool, then one INFO after it, and nothing else
@@ -147,7 +147,7 @@ fn assert_warned_then_informed(ctx: &Ctx, text: &str, line: u32) {
     eprintln!("{}: {}\n{}", ctx.backend, warns[0], infos[0]);
 }
 
-/// A connection held 500 ms past a 200 ms threshold: one WARN naming this file and the line of
+/// A connection held 1.2 s past a 500 ms threshold: one WARN naming this file and the line of
 /// `acquire`, then an INFO when dropped; one dropped after one statement: nothing.
 async fn connection_held_past_the_threshold_warns_then_informs(ctx: Ctx) {
     assert_eq!(
@@ -162,13 +162,13 @@ async fn connection_held_past_the_threshold_warns_then_informs(ctx: Ctx) {
         let (conn, line) = (db.acquire().await.unwrap(), line!());
         tx.send(line).unwrap();
         conn.execute("SELECT 1", ()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
         drop(conn);
     });
     assert_warned_then_informed(&ctx, &text, rx.recv().unwrap());
 }
 
-/// A transaction held 500 ms past a 200 ms threshold: one WARN naming the line of `begin`,
+/// A transaction held 1.2 s past a 500 ms threshold: one WARN naming the line of `begin`,
 /// then an INFO when committed; one committed at once: nothing.
 async fn transaction_held_past_the_threshold_warns_then_informs(ctx: Ctx) {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -177,14 +177,14 @@ async fn transaction_held_past_the_threshold_warns_then_informs(ctx: Ctx) {
         let (t, line) = (db.begin().await.unwrap(), line!());
         tx.send(line).unwrap();
         t.execute("SELECT 1", ()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
         t.commit().await.unwrap();
     });
     assert_warned_then_informed(&ctx, &text, rx.recv().unwrap());
 }
 
-/// With `off`, a connection and a transaction held 500 ms log nothing about leaks. (With a
-/// 200 ms threshold the same holds warn: the capture sees these events.)
+/// With `off`, a connection and a transaction held 1.2 s log nothing about leaks. (With a
+/// 500 ms threshold the same holds warn: the capture sees these events.)
 async fn leak_detection_off_warns_nothing(ctx: Ctx) {
     let url = "mysql://u@h/db?leak_detection_threshold=off";
     let off = DatabaseConfig::from_url(url).unwrap();
@@ -196,7 +196,7 @@ async fn leak_detection_off_warns_nothing(ctx: Ctx) {
         let text = capture_with(cfg, |db| async move {
             let conn = db.acquire().await.unwrap();
             let t = db.begin().await.unwrap();
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(1200)).await;
             t.rollback().await.unwrap();
             drop(conn);
         });
