@@ -142,9 +142,13 @@ pub async fn server_config(backend: Backend) -> Result<DatabaseConfig> {
         probe(&config).await?;
         return Ok(config);
     }
-    let local = DatabaseConfig::from_url(default_url(backend))?
+    let local = DatabaseConfig::from_url(default_url(backend))?;
+    // A quick answer on whether a local server is there; the tests then get the default
+    // connect timeout, which a busy machine's connects need.
+    let quick = local
+        .clone()
         .with_connect_timeout(std::time::Duration::from_secs(3));
-    match probe(&local).await {
+    match probe(&quick).await {
         Ok(()) => Ok(local),
         Err(local_error) => {
             #[cfg(feature = "testcontainers")]
