@@ -249,9 +249,7 @@ impl Database {
             match outcome {
                 Err(e) if e.is_retryable_transaction_error() => {
                     tracing::debug!("transaction conflict, retrying: {e}");
-                    retries
-                        .pause(e, || lane.stats.record_retry(&lane.name))
-                        .await?;
+                    retries.pause(e, || lane.stats.record_retry()).await?;
                 }
                 done => return done,
             }

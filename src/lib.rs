@@ -12,7 +12,8 @@
 //!    ([`DatabaseConfig`]: plain settings, a URL parser, the builder), `types` ([`Encode`],
 //!    [`Decode`], [`Value`]), `sql` (the one lexer of both dialects: `$n` placeholders for
 //!    MySQL, the session scan, [`split_script`], identifier quoting), `retry` ([`RetryPolicy`]
-//!    and its backoff), `stats` (per-lane counts, also through the `metrics` facade).
+//!    and its backoff), `stats` (per-lane counts and the pool's metric handles, also through
+//!    the `metrics` facade).
 //! 2. `backend`: the adapter contract, one crate-private trait, implemented by
 //!    `backend/postgres` and `backend/mysql`, the only code that names a driver type. Adapters do
 //!    I/O, write the SQL that differs per backend, convert values and classify error codes; they
@@ -80,10 +81,20 @@
 //! # Warnings
 //!
 //! Two `tracing` WARNs point at bugs. A call slower than `slow_statement_threshold` (1 s) logs
-//! its SQL text (never parameter values), elapsed time, lane, pool (`host:port/database`) and
+//! its SQL text (never parameter values), elapsed time, lane, pool (`pool_name`, by default `host:port/database`) and
 //! backend. A [`Connection`] or [`Transaction`] held longer than `leak_detection_threshold`
 //! (60 s) logs the file and line of the [`Database::acquire`] or `begin` that took it, then an
 //! INFO when it is returned; this is how the self-deadlock above shows. `off` disables either.
+//!
+//! # Metrics
+//!
+//! Through the `metrics` facade, each labelled with its `pool` (`pool_name`, default
+//! `host:port/database`): gauges of the pool's connections and waiting callers and of each
+//! lane's calls in flight and queued, histograms of acquire time and call duration, and
+//! counters of calls by outcome, connections opened and closed by reason, cancels, retries,
+//! sheds, queue timeouts and slow calls; docs/metrics.md lists them. A pool registers its
+//! handles when it is built, with the recorder installed then; updating one costs an atomic
+//! operation, no lock and no allocation.
 //!
 //! # Lanes and retries
 //!

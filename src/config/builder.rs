@@ -197,7 +197,7 @@ impl DatabaseConfig {
 
     /// Sets the slow-statement threshold: a call that takes longer (for a stream, until its
     /// last row is read) logs one WARN (`tracing`) with its SQL text (never its parameter
-    /// values), how long it took, its lane, the pool (`host:port/database`) and the backend.
+    /// values), how long it took, its lane, the pool (`pool_name`, by default `host:port/database`) and the backend.
     /// Plain calls, streams and `BEGIN`/`COMMIT`/`ROLLBACK` all count. Default: 1 s, as
     /// sqlx's `log_slow_statements`; `None` turns it off.
     #[must_use]
@@ -215,6 +215,14 @@ impl DatabaseConfig {
     #[must_use]
     pub fn with_leak_detection_threshold(mut self, threshold: Option<Duration>) -> Self {
         self.leak_detection_threshold = threshold;
+        self
+    }
+
+    /// Names the pool: the `pool` label of every metric and the pool its warnings name, so
+    /// that two pools on one server tell apart. Default: `host:port/database`.
+    #[must_use]
+    pub fn with_pool_name(mut self, name: impl Into<String>) -> Self {
+        self.pool_name = Some(name.into());
         self
     }
 

@@ -73,6 +73,7 @@ pub struct DatabaseConfig {
     pub(crate) retry: RetryPolicy,
     pub(crate) slow_statement_threshold: Option<Duration>,
     pub(crate) leak_detection_threshold: Option<Duration>,
+    pub(crate) pool_name: Option<String>,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -109,6 +110,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("retry", &self.retry)
             .field("slow_statement_threshold", &self.slow_statement_threshold)
             .field("leak_detection_threshold", &self.leak_detection_threshold)
+            .field("pool_name", &self.pool_name)
             .finish()
     }
 }
@@ -159,6 +161,7 @@ impl DatabaseConfig {
             retry: RetryPolicy::default(),
             slow_statement_threshold: Some(Duration::from_secs(1)),
             leak_detection_threshold: Some(Duration::from_secs(60)),
+            pool_name: None,
         }
     }
 
@@ -304,6 +307,15 @@ impl DatabaseConfig {
     /// TLS mode. Default: `prefer`.
     pub fn ssl_mode(&self) -> SslMode {
         self.ssl_mode
+    }
+
+    /// The `pool` label of every metric and the pool named in warnings. Default:
+    /// `host:port/database` (see [`DatabaseConfig::target`]).
+    pub fn pool_name(&self) -> String {
+        match &self.pool_name {
+            Some(name) => name.clone(),
+            None => format!("{}/{}", self.target(), self.database().unwrap_or_default()),
+        }
     }
 
     /// `host:port` (each host of a list, comma-separated) or the socket path: what error

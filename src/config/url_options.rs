@@ -249,6 +249,17 @@ pub const URL_OPTIONS: &[UrlOption] = &[
         },
     },
     UrlOption {
+        name: "pool_name",
+        aliases: &[],
+        value: "text",
+        default: "`host:port/database`",
+        meaning: "The `pool` label of every metric, and the pool that warnings name.",
+        set: |c, _, v| {
+            c.pool_name = Some(v.to_owned());
+            Ok(())
+        },
+    },
+    UrlOption {
         name: "leak_detection_threshold",
         aliases: &[],
         value: OPTIONAL_DURATION,

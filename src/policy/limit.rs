@@ -36,7 +36,7 @@ impl LaneState {
             name: name.into(),
             limit: lane.map(|l| (l, Arc::new(Semaphore::new(l.max_in_flight)))),
             waiting: AtomicUsize::new(0),
-            stats: LaneStats::default(),
+            stats: LaneStats::new(watch.pool(), name),
             watch: watch.clone(),
         }
     }
@@ -47,10 +47,12 @@ impl LaneState {
             return Ok(None);
         };
         if let Ok(permit) = Arc::clone(sem).try_acquire_owned() {
+            self.sample();
             return Ok(Some(permit));
         }
         let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
-        let _leave = LeaveQueue(&self.waiting);
+        let _leave = LeaveQueue(self);
+        self.sample();
         if queued >= lane.max_queue {
             return Err(Error::Shed {
                 lane: self.name.to_string(),
@@ -58,7 +60,10 @@ impl LaneState {
             });
         }
         match tokio::time::timeout(lane.queue_timeout, Arc::clone(sem).acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(Some(permit)),
+            Ok(Ok(permit)) => {
+                self.sample();
+                Ok(Some(permit))
+            }
             Ok(Err(_)) => Err(Error::PoolClosed),
             Err(_) => Err(Error::QueueTimeout {
                 lane: self.name.to_string(),
@@ -74,6 +79,13 @@ impl LaneState {
             .map_or(0, |(l, s)| l.max_in_flight - s.available_permits())
     }
 
+    /// Sets the lane's gauges: sampled when a call takes a permit, joins or leaves the queue,
+    /// and ends (two atomic loads, no lock).
+    #[inline]
+    pub(crate) fn sample(&self) {
+        self.stats.sample(self.in_flight(), self.waiting());
+    }
+
     pub(crate) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }
@@ -85,11 +97,12 @@ impl LaneState {
     }
 }
 
-struct LeaveQueue<'a>(&'a AtomicUsize);
+struct LeaveQueue<'a>(&'a LaneState);
 
 impl Drop for LeaveQueue<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.0.sample();
     }
 }
 

@@ -92,9 +92,7 @@ pub(crate) async fn acquire(
                 }
                 | Error::NoSuitableHost { .. }),
             ) => {
-                retries
-                    .pause(e, || scope.lane.stats.record_retry(&scope.lane.name))
-                    .await?;
+                retries.pause(e, || scope.lane.stats.record_retry()).await?;
             }
             Err(e) => return Err(e),
         }

@@ -40,8 +40,10 @@ impl<'a> CallRecord<'a> {
         self.done = true;
         let elapsed = self.started.elapsed();
         let lane = self.lane;
-        lane.stats.record(&lane.name, outcome, elapsed);
+        lane.stats.record(outcome, elapsed);
+        lane.sample();
         if elapsed > lane.watch.slow_after {
+            lane.stats.record_slow();
             lane.watch.slow_call(&lane.name, self.sql, elapsed, outcome);
         }
     }

@@ -26,7 +26,7 @@ pub(crate) struct Watch {
     /// one comparison.
     pub(crate) slow_after: Duration,
     leak_after: Option<Duration>,
-    /// `host:port/database`.
+    /// The pool's name ([`DatabaseConfig::pool_name`]).
     pool: Arc<str>,
     backend: Backend,
 }
@@ -36,14 +36,14 @@ impl Watch {
         Watch {
             slow_after: config.slow_statement_threshold.unwrap_or(Duration::MAX),
             leak_after: config.leak_detection_threshold,
-            pool: format!(
-                "{}/{}",
-                config.target(),
-                config.database().unwrap_or_default()
-            )
-            .into(),
+            pool: config.pool_name().into(),
             backend: config.backend,
         }
+    }
+
+    /// The pool's name.
+    pub(crate) fn pool(&self) -> &str {
+        &self.pool
     }
 
     /// Both warnings off, for unit tests.

@@ -35,6 +35,9 @@ impl std::fmt::Debug for Lease {
 
 impl Lease {
     pub(super) fn new(obj: Object<Manager>) -> Self {
+        if let Some(m) = obj.metrics() {
+            m.checked_out();
+        }
         Lease {
             obj: Some(obj),
             _permits: Permits::default(),
@@ -62,6 +65,9 @@ impl Drop for Lease {
         let Some(mut obj) = self.obj.take() else {
             return;
         };
+        if let Some(m) = obj.metrics() {
+            m.checked_in();
+        }
         if obj.is_reusable() {
             obj.idle_since = Instant::now();
             return; // back to the pool

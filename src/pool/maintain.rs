@@ -7,6 +7,7 @@ use deadpool::managed::{self, Timeouts, WeakPool};
 
 use super::manager::Manager;
 use super::Settings;
+use crate::stats::CloseReason;
 
 pub(super) async fn run(pool: WeakPool<Manager>, settings: Settings) {
     let period = [
@@ -33,6 +34,11 @@ pub(super) async fn run(pool: WeakPool<Manager>, settings: Settings) {
                 .is_some_and(|t| session.idle_since.elapsed() >= t);
             let too_old = settings.max_lifetime.is_some_and(|t| metrics.age() >= t);
             if (idle_too_long && keep > settings.min_idle) || too_old {
+                session.closing_for(if too_old {
+                    CloseReason::MaxLifetime
+                } else {
+                    CloseReason::IdleTimeout
+                });
                 keep -= 1;
                 false
             } else {

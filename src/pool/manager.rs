@@ -13,6 +13,7 @@ use crate::backend::AnyCanceller;
 use crate::config::{AfterConnect, DatabaseConfig};
 use crate::error::{Error, Result};
 use crate::session::Session;
+use crate::stats::{CloseReason, PoolMetrics};
 
 /// Creates and checks connections for deadpool.
 pub(crate) struct Manager {
@@ -33,10 +34,11 @@ pub(crate) struct Manager {
     live: Mutex<Vec<Weak<AnyCanceller>>>,
     /// `max_size` permits, one per server session, held until the session is really closed.
     pub(super) slots: Arc<tokio::sync::Semaphore>,
+    pub(super) metrics: Arc<PoolMetrics>,
 }
 
 impl Manager {
-    pub(super) fn new(config: &DatabaseConfig, hosts: Hosts) -> Manager {
+    pub(super) fn new(config: &DatabaseConfig, hosts: Hosts, metrics: Arc<PoolMetrics>) -> Manager {
         Manager {
             hosts,
             after_connect: config.after_connect.clone(),
@@ -50,6 +52,7 @@ impl Manager {
             last_connect_error: Mutex::new(None),
             live: Mutex::new(Vec::new()),
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_size)),
+            metrics,
         }
     }
 
@@ -110,6 +113,7 @@ impl managed::Manager for Manager {
             return Err(RecycleError::message("connection is closed or not idle"));
         }
         if self.max_lifetime.is_some_and(|max| metrics.age() >= max) {
+            session.closing_for(CloseReason::MaxLifetime);
             return Err(RecycleError::message("connection reached its max lifetime"));
         }
         if session.idle_since.elapsed() >= self.idle_check_after {
@@ -158,6 +162,7 @@ impl Manager {
         if let Ok(mut last) = self.last_connect_error.lock() {
             *last = None;
         }
+        session.track(&self.metrics);
         if let Ok(mut live) = self.live.lock() {
             live.retain(|c| c.strong_count() > 0);
             live.push(Arc::downgrade(session.canceller()));
@@ -172,10 +177,12 @@ impl Manager {
         match tokio::time::timeout(self.cleanup_timeout, session.ping()).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
+                session.closing_for(CloseReason::Broken);
                 tracing::warn!("discarding a connection that failed its idle check: {e}");
                 Err(RecycleError::Backend(e))
             }
             Err(_) => {
+                session.closing_for(CloseReason::Broken);
                 tracing::warn!("discarding a connection whose idle check got no answer");
                 Err(RecycleError::message("idle check timed out"))
             }

@@ -23,6 +23,7 @@ use manager::Manager;
 use crate::backend::{ListenSession, Notification};
 use crate::config::{CheckoutOrder, DatabaseConfig};
 use crate::error::{Error, Result};
+use crate::stats::PoolMetrics;
 
 /// A snapshot of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +76,8 @@ impl Pool {
 
     /// [`Pool::new`] over given hosts (the unit tests' fake).
     fn with_hosts(config: &DatabaseConfig, hosts: hosts::Hosts) -> Result<Pool> {
-        let inner = managed::Pool::builder(Manager::new(config, hosts))
+        let metrics = PoolMetrics::new(&config.pool_name(), config.max_size);
+        let inner = managed::Pool::builder(Manager::new(config, hosts, metrics))
             .max_size(config.max_size)
             .queue_mode(match config.checkout_order {
                 CheckoutOrder::Lifo => managed::QueueMode::Lifo,
@@ -137,6 +139,13 @@ impl Pool {
 
     /// A session, waiting at most `acquire_timeout`; opening one counts against that wait.
     pub(crate) async fn checkout(&self) -> Result<Lease> {
+        let started = std::time::Instant::now();
+        let lease = self.get().await?;
+        self.inner.manager().metrics.acquired(started.elapsed());
+        Ok(lease)
+    }
+
+    async fn get(&self) -> Result<Lease> {
         let waited = self.settings.acquire_timeout;
         // Usually a session is idle: take it without arming a timer (registering and removing
         // one costs every call a lock). A connect it has to make instead is bounded as the
@@ -156,6 +165,7 @@ impl Pool {
             Err(PoolError::Timeout(TimeoutType::Create)) => return Err(self.timeout_error()),
             Err(e) => return Err(self.pool_error(e)),
         }
+        let _waiting = self.inner.manager().metrics.wait();
         // This bounds every phase at once: waiting for a slot, connecting, the idle check.
         match tokio::time::timeout(waited, self.inner.get()).await {
             Ok(Ok(obj)) => self.unless_closed(obj),
@@ -242,6 +252,7 @@ impl Pool {
                 "close: grace period over, cancelling statements still running"
             );
             let timeout = self.settings.cleanup_timeout;
+            manager.metrics.cancels().increment(cancels.len() as u64);
             futures_util::future::join_all(cancels.iter().map(|c| async move {
                 let _ = tokio::time::timeout(timeout, c.cancel()).await;
             }))

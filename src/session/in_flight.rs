@@ -10,6 +10,8 @@ use crate::backend::AnyCanceller;
 pub(crate) struct InFlight {
     pub(super) canceller: Option<Arc<AnyCanceller>>,
     pub(super) timeout: Duration,
+    /// Counts the cancel, if one is sent (`weir_cancels_total`).
+    pub(super) cancels: Option<metrics::Counter>,
 }
 
 impl InFlight {
@@ -21,6 +23,9 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         if let Some(canceller) = self.canceller.take() {
+            if let Some(c) = &self.cancels {
+                c.increment(1);
+            }
             spawn_cancel(canceller, self.timeout);
         }
     }

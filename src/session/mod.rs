@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod closing;
 mod in_flight;
 
 pub(crate) use in_flight::InFlight;
@@ -19,6 +20,7 @@ use crate::config::TxOptions;
 use crate::engine::Backend;
 use crate::error::{DatabaseErrorKind, Error, Result};
 use crate::sql::{is_blank, may_change_session};
+use crate::stats::{CloseReason, PendingClose, PoolMetrics};
 use crate::types::{CopyRows, Decode, Param};
 
 /// A session plus what weir knows of its state. (Public only for the sealed executor
@@ -57,6 +59,10 @@ pub struct Session {
     pub(crate) idle_since: Instant,
     /// Stops this session's running statement from outside; shared with in-flight guards.
     canceller: Arc<AnyCanceller>,
+    /// The pool's metrics, once the pool counted this session as opened.
+    metrics: Option<Arc<PoolMetrics>>,
+    /// Why this session is to be closed, when something decided it before the drop.
+    pending_close: PendingClose,
 }
 
 /// What a statement is, for the checks before it runs.
@@ -115,6 +121,8 @@ impl Session {
             commit_sent: false,
             cleanup_timeout,
             idle_since: Instant::now(),
+            metrics: None,
+            pending_close: PendingClose::default(),
         }
     }
 
@@ -228,12 +236,17 @@ impl Session {
         Ok(InFlight {
             canceller: Some(Arc::clone(&self.canceller)),
             timeout: self.cleanup_timeout,
+            cancels: self.metrics.as_ref().map(|m| m.cancels().clone()),
         })
     }
 
     fn finish<T>(&mut self, r: Result<T>) -> Result<T> {
         match &r {
-            Err(Error::ConnectionLost(_) | Error::Driver(_)) => self.broken = true,
+            Err(Error::ConnectionLost(_)) => {
+                self.broken = true;
+                self.pending_close.suggest(CloseReason::Killed);
+            }
+            Err(Error::Driver(_)) => self.broken = true,
             _ => self.busy = false,
         }
         // Closing on return is the reset that sends the next session through the host list.

@@ -15,6 +15,7 @@ mod flow;
 mod health;
 mod kill;
 mod listen;
+mod metrics;
 mod migrate;
 mod outage;
 mod panics;

@@ -1,11 +1,13 @@
 //! Outcome counts and latency per lane: readable as a snapshot ([`crate::Database::stats`]) and
-//! published through the `metrics` facade (`weir_calls_total{lane, outcome}`,
-//! `weir_call_seconds{lane}`, `weir_retries_total{lane}`). Which exporter to install is the
-//! service's choice; install it before connecting, since weir registers its metrics on first
-//! use.
+//! published through the `metrics` facade, with the pool's own metrics (`pool`); docs/metrics.md
+//! lists them all. Which exporter to install is the service's choice; install it before
+//! building the pool, since weir registers every handle then.
+
+mod pool;
+
+pub(crate) use pool::{CloseReason, PendingClose, PoolMetrics};
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -68,54 +70,90 @@ const BUCKETS: usize = 22;
 const FIRST_BUCKET_MICROS: u64 = 64;
 
 /// Counters of one lane. All updates are relaxed atomics: no lock on the call path.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct LaneStats {
     outcomes: [AtomicU64; 7],
     retried: AtomicU64,
     latency: [AtomicU64; BUCKETS],
     max_micros: AtomicU64,
-    handles: OnceLock<Handles>,
+    handles: Handles,
 }
 
 /// `metrics` handles, registered once per lane with whatever recorder is installed then.
 #[derive(Debug)]
 struct Handles {
-    outcomes: Vec<metrics::Counter>,
+    outcomes: [metrics::Counter; 7],
     retried: metrics::Counter,
     latency: metrics::Histogram,
+    slow: metrics::Counter,
+    shed: metrics::Counter,
+    queue_timeouts: metrics::Counter,
+    in_flight: metrics::Gauge,
+    queued: metrics::Gauge,
 }
 
 impl LaneStats {
-    fn handles(&self, lane: &str) -> &Handles {
-        self.handles.get_or_init(|| Handles {
-            outcomes: Outcome::ALL
-                .iter()
-                .map(|o| {
-                    metrics::counter!("weir_calls_total", "lane" => lane.to_owned(), "outcome" => o.label())
-                })
-                .collect(),
-            retried: metrics::counter!("weir_retries_total", "lane" => lane.to_owned()),
-            latency: metrics::histogram!("weir_call_seconds", "lane" => lane.to_owned()),
-        })
+    /// The statistics of lane `lane` of pool `pool`, its metrics registered now.
+    pub(crate) fn new(pool: &str, lane: &str) -> Self {
+        let l = || [("pool", pool.to_owned()), ("lane", lane.to_owned())];
+        LaneStats {
+            outcomes: Default::default(),
+            retried: AtomicU64::new(0),
+            latency: Default::default(),
+            max_micros: AtomicU64::new(0),
+            handles: Handles {
+                outcomes: Outcome::ALL.map(|o| {
+                    let [p, l] = l();
+                    metrics::counter!(
+                        "weir_calls_total",
+                        &[p, l, ("outcome", o.label().to_owned())]
+                    )
+                }),
+                retried: metrics::counter!("weir_retries_total", &l()),
+                latency: metrics::histogram!("weir_call_seconds", &l()),
+                slow: metrics::counter!("weir_slow_calls_total", &l()),
+                shed: metrics::counter!("weir_shed_total", &l()),
+                queue_timeouts: metrics::counter!("weir_queue_timeouts_total", &l()),
+                in_flight: metrics::gauge!("weir_lane_in_flight", &l()),
+                queued: metrics::gauge!("weir_lane_queued", &l()),
+            },
+        }
     }
 
-    pub(crate) fn record(&self, lane: &str, outcome: Outcome, elapsed: Duration) {
+    /// Sets the lane's gauges to what it holds now.
+    #[inline]
+    pub(crate) fn sample(&self, in_flight: usize, queued: usize) {
+        self.handles.in_flight.set(in_flight as f64);
+        self.handles.queued.set(queued as f64);
+    }
+
+    /// Counts a call slower than the slow-statement threshold.
+    pub(crate) fn record_slow(&self) {
+        self.handles.slow.increment(1);
+    }
+
+    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration) {
         let i = outcome as usize;
         self.outcomes[i].fetch_add(1, Ordering::Relaxed);
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let bucket = (64 - (micros / FIRST_BUCKET_MICROS).leading_zeros()) as usize;
         self.latency[bucket.min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
         self.max_micros.fetch_max(micros, Ordering::Relaxed);
-        let h = self.handles(lane);
+        let h = &self.handles;
         if let Some(c) = h.outcomes.get(i) {
             c.increment(1);
+        }
+        match outcome {
+            Outcome::Shed => h.shed.increment(1),
+            Outcome::QueueTimeout => h.queue_timeouts.increment(1),
+            _ => {}
         }
         h.latency.record(elapsed.as_secs_f64());
     }
 
-    pub(crate) fn record_retry(&self, lane: &str) {
+    pub(crate) fn record_retry(&self) {
         self.retried.fetch_add(1, Ordering::Relaxed);
-        self.handles(lane).retried.increment(1);
+        self.handles.retried.increment(1);
     }
 
     fn count(&self, o: Outcome) -> u64 {
