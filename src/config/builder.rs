@@ -138,7 +138,9 @@ impl DatabaseConfig {
         self.statement_timeout = timeout;
         self
     }
-    /// Sets the number of prepared statements cached per MySQL connection. Default: 256.
+    /// Sets the number of prepared statements cached per session, the least recently used
+    /// closed first. On PostgreSQL, `0` runs unnamed statements and keeps none on the server:
+    /// the setting behind a pooler in transaction mode (PgBouncer before 1.21). Default: 256.
     #[must_use]
     pub fn with_statement_cache_capacity(mut self, capacity: usize) -> Self {
         self.statement_cache_capacity = capacity;

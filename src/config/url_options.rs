@@ -165,7 +165,7 @@ pub const URL_OPTIONS: &[UrlOption] = &[
         aliases: &[],
         value: "a whole number",
         default: "256",
-        meaning: "Prepared statements cached per MySQL session.",
+        meaning: "Prepared statements cached per session, the least recently used closed first. On PostgreSQL `0` runs unnamed statements and keeps none: the setting for a pooler in transaction mode (PgBouncer before 1.21).",
         set: |c, k, v| {
             c.statement_cache_capacity = parse_number(k, v)?;
             Ok(())

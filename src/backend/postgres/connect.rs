@@ -10,6 +10,7 @@ use tokio_postgres::NoTls;
 
 use super::error::connect_error;
 use super::socket::{Endpoint, PgSocket};
+use super::statements::StatementCache;
 use super::{PgCanceller, PgConn};
 use crate::backend::{HostRole, Slot};
 use crate::config::{DatabaseConfig, SslMode};
@@ -31,6 +32,8 @@ pub(crate) struct PgConnector {
     /// Where to open sockets, and how long the opening and the close may take.
     server: Arc<Server>,
     tls: PgTls,
+    /// Named statements kept per session; 0: unnamed statements, for poolers.
+    statement_cache_capacity: usize,
 }
 
 /// How to reach the server: for sessions and for cancel requests alike.
@@ -119,6 +122,7 @@ impl PgConnector {
                 target: cfg.target(),
             }),
             tls,
+            statement_cache_capacity: cfg.statement_cache_capacity,
         })
     }
 
@@ -162,13 +166,10 @@ impl PgConnector {
             server: self.server.clone(),
             tls: self.tls.clone(),
         };
-        // deadpool-postgres aborts the task it is given when the client drops, which would
-        // cut the socket without a goodbye; it gets a stand-in, and the connection runs in a
-        // task of weir's own that ends when the server has closed the session.
-        let stand_in = tokio::spawn(std::future::pending::<()>());
-        let client = deadpool_postgres::ClientWrapper::new(client, stand_in);
         Ok(PgConn {
             client,
+            cache: (self.statement_cache_capacity > 0)
+                .then(|| StatementCache::new(self.statement_cache_capacity)),
             cancel,
             role,
         })

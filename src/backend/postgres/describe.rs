@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use postgres_types::{ToSql, Type};
+
 use super::encode::type_name;
 use super::error::map_error;
 use super::PgConn;
@@ -15,7 +17,7 @@ const NOT_NULL: &str = "SELECT attrelid, attnum, attnotnull FROM pg_catalog.pg_a
 
 /// Prepares `sql` (the statement stays in the session's cache for a later call to run) and
 /// describes it; one more round trip when a column comes from a table.
-pub(super) async fn describe(conn: &PgConn, sql: &str) -> Result<Description> {
+pub(super) async fn describe(conn: &mut PgConn, sql: &str) -> Result<Description> {
     let stmt = conn.prepare_any(sql).await?;
     let params = stmt
         .params()
@@ -32,13 +34,11 @@ pub(super) async fn describe(conn: &PgConn, sql: &str) -> Result<Description> {
     } else {
         let oids: Vec<u32> = keys.iter().map(|k| k.0).collect();
         let numbers: Vec<i16> = keys.iter().map(|k| k.1).collect();
-        let lookup = conn
-            .client
-            .prepare_cached(NOT_NULL)
-            .await
-            .map_err(|e| map_error(&e))?;
+        // Unnamed: one round trip, nothing left on the server (or behind a pooler).
+        let params: [(&(dyn ToSql + Sync), Type); 2] =
+            [(&oids, Type::OID_ARRAY), (&numbers, Type::INT2_ARRAY)];
         conn.client
-            .query(&lookup, &[&oids, &numbers])
+            .query_typed(NOT_NULL, &params)
             .await
             .map_err(|e| map_error(&e))?
             .iter()

@@ -72,6 +72,16 @@ impl ToSql for Bind<'_> {
         true
     }
 
+    // `unknown` (an unnamed statement's text): sent as text, which the server reads as the
+    // type it infers, like a literal.
+    fn encode_format(&self, ty: &Type) -> postgres_types::Format {
+        if *ty == Type::UNKNOWN {
+            postgres_types::Format::Text
+        } else {
+            postgres_types::Format::Binary
+        }
+    }
+
     postgres_types::to_sql_checked!();
 }
 

@@ -1,6 +1,6 @@
-//! PostgreSQL over tokio-postgres and deadpool-postgres's statement cache: the [`Adapter`] for
-//! sessions, statements and rows. Opening sessions is in `connect`, values in `encode` and
-//! `decode`, error codes in `error`, `LISTEN` in `listen`.
+//! PostgreSQL over tokio-postgres: the [`Adapter`] for sessions, statements and rows. Opening
+//! sessions is in `connect`, the statement cache and unnamed statements in `statements`, values
+//! in `encode` and `decode`, error codes in `error`, `LISTEN` in `listen`.
 
 mod array;
 mod connect;
@@ -11,6 +11,7 @@ mod error;
 mod listen;
 mod other;
 mod socket;
+mod statements;
 
 use std::error::Error as StdError;
 use std::pin::Pin;
@@ -32,12 +33,15 @@ use crate::types::{CopyRows, Decode, Param};
 use connect::{PgTls, Server};
 use encode::{binds, binds_from};
 use error::{is_stale_plan, map_error};
+use statements::{typed_binds, StatementCache};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
 /// One PostgreSQL session with its prepared-statement cache.
 pub(crate) struct PgConn {
-    client: deadpool_postgres::ClientWrapper,
+    client: tokio_postgres::Client,
+    /// Named statements, cached; `None` (capacity 0, for poolers): unnamed, nothing kept.
+    cache: Option<StatementCache>,
     cancel: PgCanceller,
     /// The role the server reported at start-up (PostgreSQL 14 and later), if it did.
     role: Option<HostRole>,
@@ -163,6 +167,9 @@ impl Adapter for PgConn {
         params: &[Param<'_>],
         _placeholders: Placeholders,
     ) -> Result<u64> {
+        if self.cache.is_none() {
+            return self.count_rows(sql, params).await;
+        }
         let stmt = self.prepare(sql, params).await?;
         if !stmt.columns().is_empty() {
             // The tag of SHOW, EXPLAIN or CALL has no count: count the rows, as on MySQL.
@@ -244,12 +251,10 @@ impl Adapter for PgConn {
         );
         let types = self.prepare(&probe, &values).await?.params().to_vec();
         let copy = self
-            .client
-            .prepare_cached(&format!(
+            .prepare_any(&format!(
                 "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
             ))
-            .await
-            .map_err(|e| map_error(&e))?;
+            .await?;
         let sink = self
             .client
             .copy_in::<_, bytes::Bytes>(&copy)
@@ -351,10 +356,19 @@ impl PgConn {
             .map_err(|e| map_error(&e))
     }
 
-    /// Prepares `sql` (or takes it from the cache), whatever parameters it takes.
-    async fn prepare_any(&self, sql: &str) -> Result<tokio_postgres::Statement> {
-        match self.client.prepare_cached(sql).await {
-            Ok(stmt) => Ok(stmt),
+    /// Prepares `sql` (or takes it from the cache), whatever parameters it takes. Without a
+    /// cache, a statement prepared here is closed on the server when it drops.
+    async fn prepare_any(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
+        if let Some(stmt) = self.cache.as_mut().and_then(|c| c.get(sql)) {
+            return Ok(stmt);
+        }
+        match self.client.prepare(sql).await {
+            Ok(stmt) => {
+                if let Some(cache) = &mut self.cache {
+                    cache.insert(sql, stmt.clone());
+                }
+                Ok(stmt)
+            }
             // A placeholder past $65535 overflows the protocol's 16-bit parameter count: the
             // driver cannot read the server's reply and drops the connection. Name the cause.
             Err(e) if e.as_db_error().is_none() => {
@@ -365,7 +379,11 @@ impl PgConn {
         }
     }
 
-    async fn prepare(&self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Statement> {
+    async fn prepare(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<tokio_postgres::Statement> {
         let stmt = self.prepare_any(sql).await?;
         if stmt.params().len() != params.len() {
             return Err(Error::ParamCount {
@@ -376,7 +394,15 @@ impl PgConn {
         Ok(stmt)
     }
 
-    async fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<RowStream> {
+    async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<RowStream> {
+        if self.cache.is_none() {
+            // Parse, bind and execute in one round trip: a pooler keeps it on one server.
+            return self
+                .client
+                .query_typed_raw(sql, typed_binds(params))
+                .await
+                .map_err(|e| map_error(&e));
+        }
         let stmt = self.prepare(sql, params).await?;
         match self.client.query_raw(&stmt, binds(params)).await {
             Err(e) if is_stale_plan(&e) => {
@@ -391,8 +417,9 @@ impl PgConn {
         }
     }
 
-    /// Runs a statement that returns rows and counts them.
-    async fn count_rows(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+    /// Runs a statement and counts the rows it returns, or, returning none, those its tag
+    /// counts (unnamed statements take this path, their columns unknown before they run).
+    async fn count_rows(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         let stream = self.query(sql, params).await?;
         pin_mut!(stream);
         let mut n = 0;
@@ -404,12 +431,18 @@ impl PgConn {
         {
             n += 1;
         }
-        Ok(n)
+        Ok(if n > 0 {
+            n
+        } else {
+            stream.rows_affected().unwrap_or(0)
+        })
     }
 
     /// Drops a cached statement the server no longer accepts.
-    fn forget(&self, sql: &str) {
-        self.client.statement_cache.remove(sql, &[]);
+    fn forget(&mut self, sql: &str) {
+        if let Some(cache) = &mut self.cache {
+            cache.remove(sql);
+        }
     }
 }
 
