@@ -57,7 +57,7 @@ pub(crate) struct PgCanceller {
 
 impl PgCanceller {
     pub(crate) async fn cancel(&self) -> Result<()> {
-        let socket = self.server.socket().await?;
+        let socket = self.server.socket().await?.for_cancel();
         let r = match &self.tls {
             PgTls::None => self.token.cancel_query_raw(socket, NoTls).await,
             #[cfg(feature = "tls")]

@@ -51,6 +51,7 @@ impl Endpoint {
             io,
             linger,
             draining: None,
+            half_close: true,
         })
     }
 
@@ -84,6 +85,18 @@ pub(crate) struct PgSocket {
     io: Io,
     linger: Duration,
     draining: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether shutdown closes our sending side before it waits.
+    half_close: bool,
+}
+
+impl PgSocket {
+    /// For a cancel request: shutdown only waits for the server to close. PgBouncer drops a
+    /// cancel request whose client closed before it was forwarded (our end of file would be
+    /// that close); libpq waits for the close too.
+    pub(crate) fn for_cancel(mut self) -> Self {
+        self.half_close = false;
+        self
+    }
 }
 
 /// Runs `$body` with `$s` bound to the pinned stream, whichever kind it is (no virtual call).
@@ -144,7 +157,9 @@ impl AsyncWrite for PgSocket {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.draining.is_none() {
-            ready!(on_io!(self, s => s.poll_shutdown(cx)))?;
+            if self.half_close {
+                ready!(on_io!(self, s => s.poll_shutdown(cx)))?;
+            }
             let linger = self.linger;
             self.draining = Some(Box::pin(tokio::time::sleep(linger)));
         }
