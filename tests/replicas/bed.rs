@@ -43,14 +43,15 @@ fn script_path() -> String {
 }
 
 /// This process's own port block and directory, so that two test runs on one machine (a CI
-/// run beside a developer's) never meet: a block of 20 ports below 32768 whose four ports are
-/// free now, picked from the process id, and a directory named after the process.
+/// run beside a developer's) never meet: a block of 20 ports below 32768 whose five ports
+/// (PostgreSQL, PgBouncer, MariaDB) are free now, picked from the process id, and a directory
+/// named after the process.
 fn own_bed() -> &'static (String, String) {
     static OWN: OnceLock<(String, String)> = OnceLock::new();
     OWN.get_or_init(|| {
         let pid = std::process::id();
         let free = |base: u16| {
-            [1, 2, 11, 12]
+            [1, 2, 3, 11, 12]
                 .iter()
                 .all(|o| std::net::TcpListener::bind(("127.0.0.1", base + o)).is_ok())
         };
@@ -177,6 +178,19 @@ impl Bed {
             "{head}@{}/{path}&connect_timeout=2s&{query}",
             list.join(",")
         )
+    }
+
+    /// The URL of PgBouncer (transaction mode, before the primary) with `query` options; `None`
+    /// (after printing SKIPPED) when pgbouncer is not installed and this is not CI.
+    pub fn bouncer_url(&mut self, query: &str, test: &str) -> Option<String> {
+        match self.state().urls.as_ref().and_then(|u| u.get("pg_bouncer")) {
+            Some(url) => Some(format!("{url}&connect_timeout=2s&{query}")),
+            None if in_ci() => panic!("CI=true and scripts/replicas started no pgbouncer"),
+            None => {
+                eprintln!("SKIPPED {test}: pgbouncer is not installed");
+                None
+            }
+        }
     }
 
     /// A pool over `hosts` with `query` options; a refused connect is not retried.
