@@ -71,6 +71,13 @@ impl Database {
         let db = Database::connect_lazy_with(config)?;
         // Proves the settings, and warms the pool up to min_idle.
         drop(db.shared.pool.checkout().await?);
+        // The first session said which server this is: the spans of the first calls name it.
+        db.shared
+            .limits
+            .lane(None)?
+            .watch
+            .span
+            .learn(db.server_name());
         db.shared.pool.fill_min_idle().await;
         Ok(db)
     }

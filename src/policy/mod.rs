@@ -7,6 +7,7 @@
 mod deadline;
 mod limit;
 mod record;
+mod span;
 mod watch;
 
 use std::future::Future;
@@ -16,6 +17,7 @@ pub(crate) use deadline::{with_deadline, PhaseCell};
 pub use limit::DEFAULT_LANE;
 pub(crate) use limit::{LaneState, Limits};
 pub(crate) use record::CallRecord;
+pub(crate) use span::record_error;
 pub(crate) use watch::{Held, Watch};
 
 use crate::error::{CallPhase, ConnectErrorKind, Error, Result};
@@ -81,6 +83,9 @@ pub(crate) async fn acquire(
         match pool.checkout().await {
             Ok(mut lease) => {
                 lease.session()?.serve_briefly(true);
+                // One atomic load once known: a lazily built pool learns here whether its
+                // MySQL-protocol server is MariaDB.
+                scope.lane.watch.span.learn(pool.server_name());
                 return Ok(lease.with_permits(permits));
             }
             // Nothing was sent: a refused connect is safe to try again, and so is a host list
@@ -101,7 +106,8 @@ pub(crate) async fn acquire(
 
 /// Runs one call: the session (from the future `$session`), then `$op` on it as `$s`, both
 /// under the scope's deadline, with the outcome counted in the scope's lane. Spans are at
-/// DEBUG, the only level that records the SQL text; parameter values are never recorded.
+/// DEBUG, the only level that records the SQL text, with OpenTelemetry's database attributes
+/// (see `span`); parameter values are never recorded.
 ///
 /// The spans wrap the call only when a subscriber wants them: an instrumented future enters and
 /// leaves its span on every poll, which costs even when nobody listens. (A macro rather than a
@@ -112,7 +118,7 @@ macro_rules! run_call {
         use tracing::Instrument as _;
         let scope: &$crate::policy::CallScope<'_> = $scope;
         let record = $crate::policy::CallRecord::start(scope.lane, $sql);
-        let span = tracing::debug_span!("weir.call", lane = %scope.lane.name, sql = $sql);
+        let span = scope.lane.watch.span.call_span(&scope.lane.name, $sql);
         let r = if span.is_disabled() {
             $crate::policy::with_deadline(scope.timeout, &scope.phase, async {
                 let mut guard = $session.await?;
@@ -122,7 +128,8 @@ macro_rules! run_call {
             })
             .await
         } else {
-            $crate::policy::with_deadline(
+            let call_span = span.clone();
+            let r = $crate::policy::with_deadline(
                 scope.timeout,
                 &scope.phase,
                 async {
@@ -131,11 +138,16 @@ macro_rules! run_call {
                         .await?;
                     scope.phase.set($crate::error::CallPhase::Execute);
                     let $s = $crate::policy::SessionGuard::session(&mut guard)?;
+                    scope.lane.watch.span.record_server(&call_span, $s.peer());
                     $op.instrument(tracing::debug_span!("weir.execute")).await
                 }
                 .instrument(span),
             )
-            .await
+            .await;
+            if let Err(e) = &r {
+                $crate::policy::record_error(&call_span, e);
+            }
+            r
         };
         record.finish(&r);
         r

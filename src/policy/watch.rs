@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
+use super::span::SpanAttrs;
 use crate::config::DatabaseConfig;
 use crate::engine::Backend;
 use crate::stats::Outcome;
 
-/// One pool's thresholds and the names its warnings carry.
+/// One pool's thresholds and the names its warnings carry, and the attributes of its spans.
 #[derive(Debug, Clone)]
 pub(crate) struct Watch {
     /// Calls slower than this log a WARN; `Duration::MAX` when off, so that the check stays
@@ -29,6 +30,8 @@ pub(crate) struct Watch {
     /// The pool's name ([`DatabaseConfig::pool_name`]).
     pool: Arc<str>,
     backend: Backend,
+    /// Shared by the pool's lanes.
+    pub(crate) span: Arc<SpanAttrs>,
 }
 
 impl Watch {
@@ -38,6 +41,7 @@ impl Watch {
             leak_after: config.leak_detection_threshold,
             pool: config.pool_name().into(),
             backend: config.backend,
+            span: Arc::new(SpanAttrs::new(config)),
         }
     }
 
@@ -54,6 +58,7 @@ impl Watch {
             leak_after: None,
             pool: "test".into(),
             backend: Backend::Postgres,
+            span: Arc::new(SpanAttrs::bare(Backend::Postgres)),
         }
     }
 

@@ -6,16 +6,33 @@
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::{AnyConn, AnyConnector, HostRole, Slot};
 use crate::config::{DatabaseConfig, LoadBalanceHosts, TargetSessionAttrs};
 use crate::error::{Error, HostTried, Result};
+use crate::session::Peer;
 
 /// One host of the list and the connector that opens sessions on it.
 struct Host {
     target: String,
+    peer: Arc<Peer>,
     connector: AnyConnector,
+}
+
+/// The server `config` names (its first host, or its socket).
+fn peer_of(config: &DatabaseConfig) -> Arc<Peer> {
+    Arc::new(match &config.socket {
+        Some(path) => Peer {
+            address: path.display().to_string(),
+            port: None,
+        },
+        None => Peer {
+            address: config.host().to_owned(),
+            port: Some(config.port()),
+        },
+    })
 }
 
 /// The hosts a pool opens sessions on, and how it picks one.
@@ -37,6 +54,7 @@ impl Hosts {
             .map(|c| {
                 Ok(Host {
                     target: c.target(),
+                    peer: peer_of(c),
                     connector: AnyConnector::new(c)?,
                 })
             })
@@ -49,6 +67,7 @@ impl Hosts {
     pub(super) fn single(config: &DatabaseConfig, connector: AnyConnector) -> Hosts {
         let host = Host {
             target: config.target(),
+            peer: peer_of(config),
             connector,
         };
         Hosts::with_list(config, vec![host])
@@ -97,7 +116,12 @@ impl Hosts {
     /// Opens a session on the first host that answers within `timeout` and fits; `slot`
     /// waits for a pool slot per attempt. With one host and no role wanted, its own error
     /// comes back unchanged; otherwise [`Error::NoSuitableHost`] names every host tried.
-    pub(super) async fn connect<F, Fut>(&self, timeout: Duration, mut slot: F) -> Result<AnyConn>
+    /// Returns the session with the server it is on.
+    pub(super) async fn connect<F, Fut>(
+        &self,
+        timeout: Duration,
+        mut slot: F,
+    ) -> Result<(AnyConn, Arc<Peer>)>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Slot>>,
@@ -128,8 +152,10 @@ impl Hosts {
                     Ok::<_, Error>((conn, role))
                 };
                 let reason = match tokio::time::timeout(timeout, attempt).await {
-                    Ok(Ok((conn, None))) => return Ok(conn),
-                    Ok(Ok((conn, Some(role)))) if fits(pass, role) => return Ok(conn),
+                    Ok(Ok((conn, None))) => return Ok((conn, Arc::clone(&host.peer))),
+                    Ok(Ok((conn, Some(role)))) if fits(pass, role) => {
+                        return Ok((conn, Arc::clone(&host.peer)))
+                    }
                     Ok(Ok((_, Some(role)))) => format!("{role}, not {}", self.wanted.as_str()),
                     Ok(Err(e @ Error::PoolClosed)) => return Err(e),
                     Ok(Err(e)) => {

@@ -139,8 +139,8 @@ impl Manager {
             connecting.count_once();
             Ok(slot)
         };
-        let raw = match self.hosts.connect(self.connect_timeout, slot).await {
-            Ok(raw) => raw,
+        let (raw, peer) = match self.hosts.connect(self.connect_timeout, slot).await {
+            Ok(opened) => opened,
             Err(e) => {
                 self.record_failure(&e);
                 return Err(e);
@@ -148,7 +148,12 @@ impl Manager {
         };
         // From here on, however this future ends (a failing hook, the caller giving up), the
         // session is closed before its slot frees up: the connection's drop sees to it.
-        let mut session = Box::new(Session::new(raw, self.cleanup_timeout, self.writes_only));
+        let mut session = Box::new(Session::new(
+            raw,
+            peer,
+            self.cleanup_timeout,
+            self.writes_only,
+        ));
         if let Some(hook) = &self.after_connect {
             crate::hook::run_after_connect(hook, &mut session).await?;
             session.accept_session_state();
@@ -167,6 +172,7 @@ impl Manager {
             live.retain(|c| c.strong_count() > 0);
             live.push(Arc::downgrade(session.canceller()));
         }
+        tracing::debug!(server = %session.peer(), "connection opened");
         Ok(session)
     }
 

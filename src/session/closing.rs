@@ -44,8 +44,19 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        let reason = self.close_reason();
         if let Some(m) = &self.metrics {
-            m.closed(self.close_reason());
+            m.closed(reason);
+        }
+        // The pool's life at DEBUG, one event per close, with the reason its metric counts.
+        if reason == CloseReason::MidStatement {
+            tracing::debug!(
+                server = %self.peer,
+                reason = reason.label(),
+                "connection discarded mid-statement: its statement was cancelled on the server"
+            );
+        } else {
+            tracing::debug!(server = %self.peer, reason = reason.label(), "connection closed");
         }
     }
 }

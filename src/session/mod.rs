@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 mod closing;
 mod in_flight;
+mod peer;
 
 pub(crate) use in_flight::InFlight;
+pub(crate) use peer::Peer;
 
 use crate::backend::{AnyCanceller, AnyConn, AnyRows, Control, CopyTarget, Placeholders};
 use crate::config::TxOptions;
@@ -63,6 +65,8 @@ pub struct Session {
     metrics: Option<Arc<PoolMetrics>>,
     /// Why this session is to be closed, when something decided it before the drop.
     pending_close: PendingClose,
+    /// The server it is on.
+    peer: Arc<Peer>,
 }
 
 /// What a statement is, for the checks before it runs.
@@ -106,8 +110,14 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(raw: AnyConn, cleanup_timeout: Duration, writes_only: bool) -> Self {
+    pub(crate) fn new(
+        raw: AnyConn,
+        peer: Arc<Peer>,
+        cleanup_timeout: Duration,
+        writes_only: bool,
+    ) -> Self {
         Session {
+            peer,
             canceller: Arc::new(raw.canceller()),
             raw,
             tx_depth: 0,
@@ -128,6 +138,11 @@ impl Session {
 
     pub(crate) fn backend(&self) -> Backend {
         self.raw.backend()
+    }
+
+    /// The server this session is on.
+    pub(crate) fn peer(&self) -> &Peer {
+        &self.peer
     }
 
     /// How long cleaning up after this session (a rollback, a cancel) may take.
@@ -504,7 +519,15 @@ mod tests {
             .await
             .unwrap();
         (
-            Session::new(AnyConn::Fake(raw), Duration::from_secs(1), false),
+            Session::new(
+                AnyConn::Fake(raw),
+                Arc::new(Peer {
+                    address: "fake".into(),
+                    port: None,
+                }),
+                Duration::from_secs(1),
+                false,
+            ),
             log,
         )
     }

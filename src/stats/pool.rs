@@ -32,7 +32,7 @@ impl CloseReason {
         CloseReason::PoolClosed,
     ];
 
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             CloseReason::IdleTimeout => "idle_timeout",
             CloseReason::MaxLifetime => "max_lifetime",

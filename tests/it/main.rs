@@ -28,6 +28,7 @@ mod queries;
 mod repo;
 mod secrets;
 mod session;
+mod spans;
 mod statement_cache;
 mod streaming;
 mod throwaway;
