@@ -96,6 +96,25 @@
 //! handles when it is built, with the recorder installed then; updating one costs an atomic
 //! operation, no lock and no allocation.
 //!
+//! # Tracing
+//!
+//! Each call (and each `BEGIN`, `COMMIT` and `ROLLBACK`) is a `weir.call` span at DEBUG, with
+//! `weir.acquire` and `weir.execute` inside it, carrying the attributes of OpenTelemetry's
+//! semantic conventions for database client calls: `db.system.name` (`postgresql`, `mysql` or
+//! `mariadb`), `db.namespace` (the database), `db.query.text` (the SQL with its placeholders,
+//! never a parameter value), `db.operation.name` (its first keyword), `server.address` and
+//! `server.port`; a failed call adds `db.response.status_code` (SQLSTATE on PostgreSQL, the
+//! error number on MySQL and MariaDB) and `error.type` (that code, or weir's name for the
+//! error, such as `query_timeout`). `otel.name` (`SELECT {database}`), `otel.kind` (`client`)
+//! and `otel.status_code` are the fields `tracing-opentelemetry` makes the exported span's
+//! name, kind and status of; `examples/otel.rs` exports them. With no subscriber that wants
+//! them, the spans cost one interest check per call. Streamed queries have no span yet.
+//!
+//! The pool logs at DEBUG each connection opened and each one closed, with the server and the
+//! `reason` its metric counts (`idle_timeout`, `max_lifetime`, `broken`, `session_changed`,
+//! `killed`, `pool_closed`), and each one discarded mid-statement (`mid_statement`: its
+//! statement was cancelled on the server).
+//!
 //! # Lanes and retries
 //!
 //! [`DatabaseConfig::with_lane`] declares a bulkhead: calls through [`Executor::lane`] share its

@@ -97,7 +97,8 @@ impl SpanAttrs {
             "db.operation.name" = Empty,
             "db.query.text" = sql,
             "server.address" = server.map(|(address, _)| &**address),
-            "server.port" = server.and_then(|(_, port)| *port),
+            // An i64: OpenTelemetry has no unsigned integers (a u64 would arrive as text).
+            "server.port" = server.and_then(|(_, port)| port.map(i64::from)),
             "db.response.status_code" = Empty,
             "error.type" = Empty,
             "weir.lane" = lane,
@@ -117,7 +118,7 @@ impl SpanAttrs {
         if self.server.is_none() {
             span.record("server.address", peer.address.as_str());
             if let Some(port) = peer.port {
-                span.record("server.port", port);
+                span.record("server.port", i64::from(port));
             }
         }
     }
