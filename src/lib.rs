@@ -107,8 +107,9 @@
 //! error number on MySQL and MariaDB) and `error.type` (that code, or weir's name for the
 //! error, such as `query_timeout`). `otel.name` (`SELECT {database}`), `otel.kind` (`client`)
 //! and `otel.status_code` are the fields `tracing-opentelemetry` makes the exported span's
-//! name, kind and status of; `examples/otel.rs` exports them. With no subscriber that wants
-//! them, the spans cost one interest check per call. Streamed queries have no span yet.
+//! name, kind and status of; `examples/otel.rs` exports them. A streamed query's span lasts until
+//! its rows end, but is not entered while they are read. With no subscriber that wants them,
+//! the spans cost one interest check per call.
 //!
 //! The pool logs at DEBUG each connection opened and each one closed, with the server and the
 //! `reason` its metric counts (`idle_timeout`, `max_lifetime`, `broken`, `session_changed`,

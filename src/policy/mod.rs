@@ -158,16 +158,22 @@ pub(crate) use run_call;
 /// Opens a streamed call: the session (from `session`) and `start` on it under the scope's
 /// deadline; the rows are read afterwards, outside it (the caller decides how long to read).
 /// On success the guard and the still-open call record go to the stream, which finishes the
-/// record when its rows end (so a slow-call warning counts the reading too).
+/// record when its rows end (so a slow-call warning counts the reading too), and with it the
+/// call's span: it is not entered while rows are read, but lasts until they end.
 pub(crate) async fn open<'a, G: SessionGuard>(
     scope: &CallScope<'a>,
     sql: &'a str,
     session: impl Future<Output = Result<G>>,
 ) -> Result<(G, CallRecord<'a>)> {
-    let record = CallRecord::start(scope.lane, sql);
+    let span = scope.lane.watch.span.call_span(&scope.lane.name, sql);
+    let record = CallRecord::start(scope.lane, sql).with_span(span);
     match with_deadline(scope.timeout, &scope.phase, session).await {
-        Ok(guard) => {
+        Ok(mut guard) => {
             scope.phase.set(CallPhase::Execute);
+            if !record.span().is_disabled() {
+                let peer = guard.session()?.peer();
+                scope.lane.watch.span.record_server(record.span(), peer);
+            }
             Ok((guard, record))
         }
         Err(e) => {

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use tracing::Span;
+
 use super::limit::LaneState;
 use crate::error::{Error, Result};
 use crate::stats::Outcome;
@@ -14,6 +16,9 @@ pub(crate) struct CallRecord<'a> {
     sql: &'a str,
     started: Instant,
     done: bool,
+    /// A streamed call's span, which lasts as long as its rows are read; disabled for a plain
+    /// call, whose span wraps its future instead.
+    span: Span,
 }
 
 impl<'a> CallRecord<'a> {
@@ -23,15 +28,37 @@ impl<'a> CallRecord<'a> {
             sql,
             started: Instant::now(),
             done: false,
+            span: Span::none(),
         }
     }
 
+    /// The record ends `span` too, with the call's error if it fails.
+    pub(crate) fn with_span(mut self, span: Span) -> Self {
+        self.span = span;
+        self
+    }
+
     pub(crate) fn finish<T>(mut self, r: &Result<T>) {
+        if let Err(e) = r {
+            self.record_error(e);
+        }
         self.end(Outcome::of(r));
     }
 
     pub(crate) fn fail(mut self, e: &Error) {
+        self.record_error(e);
         self.end(Outcome::of_error(e));
+    }
+
+    /// The streamed call's span.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    fn record_error(&self, e: &Error) {
+        if !self.span.is_disabled() {
+            super::span::record_error(&self.span, e);
+        }
     }
 
     /// One clock read, shared by the statistics and the slow check (one comparison).

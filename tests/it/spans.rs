@@ -14,6 +14,7 @@ use crate::secrets::captured;
 both_backends!(
     select_span_carries_the_database_attributes,
     failed_statement_span_carries_code_and_error_type,
+    streamed_query_span_lasts_until_its_rows_end,
     pool_life_events_name_open_discard_and_close,
 );
 
@@ -134,6 +135,44 @@ async fn failed_statement_span_carries_code_and_error_type(ctx: Ctx) {
     let fields = call_fields(&text);
     assert_has(&fields, " error.type=decode");
     assert!(!fields.contains("db.response.status_code"), "{fields}");
+}
+
+/// A streamed query's span carries the same attributes, and a stream the server refuses its
+/// code; the parameter value is in neither.
+async fn streamed_query_span_lasts_until_its_rows_end(ctx: Ctx) {
+    use futures_util::TryStreamExt as _;
+    let sql = ctx.sql(
+        "SELECT $1::text AS v /* span-stream */",
+        "SELECT CAST($1 AS CHAR) AS v /* span-stream */",
+    );
+    let (text, server) = capture_with(ctx.config.clone(), |db| async move {
+        let rows: Vec<(String,)> = db
+            .fetch_stream::<(String,), _>(sql, (VALUE,))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(rows, [(VALUE.to_string(),)]);
+    });
+    let fields = call_fields(&text);
+    assert_has(&fields, &format!(" db.system.name={}", system_name(server)));
+    assert_has(&fields, &format!(" db.query.text={sql}"));
+    assert_has(&fields, &format!(" server.port={}", ctx.config.port()));
+    assert!(!fields.contains("error.type"), "{fields}");
+    assert!(
+        !text.contains(VALUE),
+        "the parameter value was logged:\n{text}"
+    );
+
+    let bad = "SELECT * FROM span_no_such_stream_table";
+    let (text, _) = capture_with(ctx.config.clone(), |db| async move {
+        let r: weir::Result<Vec<(i64,)>> =
+            db.fetch_stream::<(i64,), _>(bad, ()).try_collect().await;
+        assert!(r.unwrap_err().code().is_some());
+    });
+    let fields = call_fields(&text);
+    let code = ctx.sql("42P01", "1146");
+    assert_has(&fields, &format!(" db.response.status_code={code}"));
+    assert_has(&fields, " otel.status_code=error");
 }
 
 /// The pool's life at DEBUG: the connection `connect` opens, the one a statement past its
