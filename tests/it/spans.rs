@@ -176,13 +176,13 @@ async fn streamed_query_span_lasts_until_its_rows_end(ctx: Ctx) {
 }
 
 /// The pool's life at DEBUG: the connection `connect` opens, the one a statement past its
-/// deadline is cut from (and whose span says `query_timeout`), and the idle ones `close`
+/// 1 s deadline is cut from (and whose span says `query_timeout`), and the idle ones `close`
 /// closes, each with the server, and the reason it was closed.
 async fn pool_life_events_name_open_discard_and_close(ctx: Ctx) {
     let sleep = ctx.sql("SELECT pg_sleep(5)", "SELECT SLEEP(5)");
     let (text, _) = capture_with(ctx.config.clone().with_min_idle(2), |db| async move {
         let e = db
-            .with_timeout(Duration::from_millis(300))
+            .with_timeout(Duration::from_secs(1))
             .execute(sleep, ())
             .await
             .unwrap_err();
