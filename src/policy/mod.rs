@@ -85,7 +85,9 @@ pub(crate) async fn acquire(
                 lease.session()?.serve_briefly(true);
                 // One atomic load once known: a lazily built pool learns here whether its
                 // MySQL-protocol server is MariaDB.
-                scope.lane.watch.span.learn(pool.server_name());
+                if !scope.lane.watch.span.knows_system() {
+                    scope.lane.watch.span.learn(pool.server_name());
+                }
                 return Ok(lease.with_permits(permits));
             }
             // Nothing was sent: a refused connect is safe to try again, and so is a host list

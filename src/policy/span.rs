@@ -57,6 +57,12 @@ impl SpanAttrs {
         }
     }
 
+    /// Whether a session has said which server this is.
+    #[inline]
+    pub(crate) fn knows_system(&self) -> bool {
+        self.system.get().is_some()
+    }
+
     /// Takes the server's product name once a session has opened (`MySQL or MariaDB` before
     /// that changes nothing).
     pub(crate) fn learn(&self, server_name: &str) {
