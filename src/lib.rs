@@ -108,8 +108,8 @@
 //! error, such as `query_timeout`). `otel.name` (`SELECT {database}`), `otel.kind` (`client`)
 //! and `otel.status_code` are the fields `tracing-opentelemetry` makes the exported span's
 //! name, kind and status of; `examples/otel.rs` exports them. A streamed query's span lasts until
-//! its rows end, but is not entered while they are read. With no subscriber that wants them,
-//! the spans cost one interest check per call.
+//! its rows end, but is not entered while they are read. With no subscriber that wants them, a
+//! call builds only a disabled span (its field values are not worked out).
 //!
 //! The pool logs at DEBUG each connection opened and each one closed, with the server and the
 //! `reason` its metric counts (`idle_timeout`, `max_lifetime`, `broken`, `session_changed`,
